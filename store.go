@@ -1,0 +1,134 @@
+package passkeyd
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists the domain. Every method that changes state runs in one
+// transaction together with the audit events it is given (appended to the
+// hash chain, see package audit) and the jobs it enqueues: either all of it
+// is committed or none. Not-found lookups return an *Error with ENotFound;
+// a compare-and-set that finds another state returns EConflict.
+//
+// Implementations: store/sqlite (embedded default), store/postgres (later);
+// both pass store/storetest.
+type Store interface {
+	// Connector returns the connector; ENotFound before it was first saved.
+	Connector(ctx context.Context) (*Connector, error)
+	// PutConnector creates or replaces the connector.
+	PutConnector(ctx context.Context, c *Connector, ev AuditEvent) error
+
+	Policy(ctx context.Context, id string) (*Policy, error)
+	Policies(ctx context.Context) ([]Policy, error)
+	// PutPolicy creates or replaces a policy.
+	PutPolicy(ctx context.Context, p *Policy, ev AuditEvent) error
+
+	// CreateUser inserts u; EConflict if its UPN or object ID is taken.
+	CreateUser(ctx context.Context, u *User, ev AuditEvent) error
+	User(ctx context.Context, id string) (*User, error)
+	// UserByUPN finds a user by UPN, case-insensitively.
+	UserByUPN(ctx context.Context, upn string) (*User, error)
+	Users(ctx context.Context, f UserFilter) ([]User, error)
+
+	CreateInvitation(ctx context.Context, inv *Invitation, ev AuditEvent) error
+	// RegisterDevice consumes the unused, unexpired invitation whose code
+	// hash is codeHash and inserts d for its user (d.UserID is set from the
+	// invitation). ENotFound for an unknown code, EGone for a used or
+	// expired one (checked against now).
+	RegisterDevice(ctx context.Context, codeHash []byte, now time.Time, d *Device, ev AuditEvent) error
+	Device(ctx context.Context, id string) (*Device, error)
+	// DeviceByTokenHash returns the device whose token hash is h, in any state.
+	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
+	Devices(ctx context.Context, f DeviceFilter) ([]Device, error)
+	// RemoveDevice marks an active device removed, moves each of its live
+	// passkeys (PasskeyState.Live) to revoking with one audit event each
+	// (action "passkey.revoke_requested", same actor and request as ev)
+	// and enqueues a JobRevokePasskey per passkey, all in one transaction.
+	// It returns the device and the passkeys moved. EConflict if the
+	// device is already removed.
+	RemoveDevice(ctx context.Context, id string, now time.Time, ev AuditEvent) (*Device, []Passkey, error)
+
+	CreateEnrollment(ctx context.Context, e *Enrollment, ev AuditEvent) error
+	Enrollment(ctx context.Context, id string) (*Enrollment, error)
+	// UpdateEnrollment saves e if the stored state is expect, else EConflict.
+	UpdateEnrollment(ctx context.Context, e *Enrollment, expect EnrollmentState, ev AuditEvent) error
+	// BeginRegistration records the intent to create p in Entra: e moves
+	// from options_issued to registering (EConflict otherwise) and p is
+	// inserted (in state registering), in one transaction, before any
+	// Graph write.
+	BeginRegistration(ctx context.Context, e *Enrollment, p *Passkey, ev AuditEvent) error
+	// FinishRegistration saves the outcome: e (expected registering) and p
+	// (expected registering) as given, in one transaction. Jobs, if any,
+	// are enqueued with it (e.g. revoke a passkey whose device was removed
+	// meanwhile).
+	FinishRegistration(ctx context.Context, e *Enrollment, p *Passkey, evs []AuditEvent, jobs ...Job) error
+
+	Passkey(ctx context.Context, id string) (*Passkey, error)
+	Passkeys(ctx context.Context, f PasskeyFilter) ([]Passkey, error)
+	// UpdatePasskey saves p if the stored state is expect, else EConflict,
+	// and enqueues jobs with it.
+	UpdatePasskey(ctx context.Context, p *Passkey, expect PasskeyState, ev AuditEvent, jobs ...Job) error
+
+	CreateAPIToken(ctx context.Context, t *APIToken, ev AuditEvent) error
+	APITokenByHash(ctx context.Context, h []byte) (*APIToken, error)
+	APITokens(ctx context.Context) ([]APIToken, error)
+	DeleteAPIToken(ctx context.Context, id string, ev AuditEvent) error
+
+	// AppendAudit writes events that accompany no other change (e.g. a
+	// failed attempt, a Graph call's outcome).
+	AppendAudit(ctx context.Context, evs ...AuditEvent) error
+	// AuditEvents lists events in ascending Seq order.
+	AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	Close() error
+}
+
+// Page bounds a list: items after the cursor (an ID or Seq as text), at
+// most Limit (the store caps it at MaxPageSize; 0 means DefaultPageSize).
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// UserFilter selects users; Query matches UPN or display name (substring,
+// case-insensitive).
+type UserFilter struct {
+	Query string
+	Page
+}
+
+// DeviceFilter selects devices.
+type DeviceFilter struct {
+	UserID string
+	State  DeviceState
+	Page
+}
+
+// PasskeyFilter selects passkeys.
+type PasskeyFilter struct {
+	UserID   string
+	DeviceID string
+	State    PasskeyState
+	AAGUID   string
+	Page
+}
+
+// AuditFilter selects audit events; AfterSeq is the cursor.
+type AuditFilter struct {
+	AfterSeq   int64
+	Action     string
+	TargetType string
+	TargetID   string
+	Limit      int
+}
+
+// JobEnqueuer inserts jobs into the queue inside the caller's transaction.
+// tx is the store's transaction handle (*sql.Tx for store/sqlite).
+type JobEnqueuer func(ctx context.Context, tx any, jobs []Job) error
