@@ -28,6 +28,7 @@ type ctxKey int
 const (
 	actorKey ctxKey = iota
 	requestIDKey
+	clientRequestIDKey
 )
 
 // WithActor returns a context carrying a.
@@ -49,5 +50,19 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // RequestIDFrom returns the request ID of ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// WithClientRequestID returns a context that asks the Graph client to send
+// id as the client-request-id of its next call, so that the caller can
+// record it (in the audit log) before the call is made.
+func WithClientRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, clientRequestIDKey, id)
+}
+
+// ClientRequestIDFrom returns the client-request-id set by
+// WithClientRequestID, or "".
+func ClientRequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestIDKey).(string)
 	return id
 }

@@ -210,6 +210,9 @@ type Device struct {
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	RemovedAt *time.Time  `json:"removed_at,omitempty"`
+	// EnrollmentSkippedAt is when the user declined an optional passkey
+	// on this device (policy optional); a required policy ignores it.
+	EnrollmentSkippedAt *time.Time `json:"enrollment_skipped_at,omitempty"`
 }
 
 // Validate reports every problem of the device's user-supplied fields.

@@ -1,0 +1,33 @@
+// Package depspin is temporary: it pins the modules the packages under construction import.
+package depspin
+
+import (
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	_ "github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	_ "github.com/descope/virtualwebauthn"
+	_ "github.com/fxamacker/cbor/v2"
+	_ "github.com/go-webauthn/webauthn/protocol"
+	_ "github.com/go-webauthn/webauthn/protocol/webauthncose"
+	_ "github.com/go-webauthn/webauthn/webauthn"
+	_ "github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/riverqueue/river"
+	_ "github.com/riverqueue/river/riverdriver/riverpgxv5"
+	_ "github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "github.com/riverqueue/river/rivermigrate"
+	_ "github.com/riverqueue/river/rivertype"
+	_ "github.com/skip2/go-qrcode"
+	_ "github.com/spf13/cobra"
+	_ "golang.org/x/crypto/argon2"
+	_ "golang.org/x/crypto/scrypt"
+	_ "golang.org/x/term"
+	_ "gopkg.in/yaml.v3"
+	_ "modernc.org/sqlite"
+	_ "software.sslmate.com/src/go-pkcs12"
+)
