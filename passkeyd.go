@@ -357,18 +357,3 @@ const (
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
 )
-
-// JobKind names a background job.
-type JobKind string
-
-// Job kinds.
-const (
-	JobRevokePasskey JobKind = "revoke_passkey"
-)
-
-// Job is a unit of background work, enqueued in the same transaction as the
-// change that causes it.
-type Job struct {
-	Kind      JobKind
-	PasskeyID string
-}
