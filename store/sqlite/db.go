@@ -1,0 +1,170 @@
+// Package sqlite is the embedded store of passkeyd: passkeyd.Store on one
+// SQLite file (modernc.org/sqlite, pure Go), in WAL mode with synchronous
+// FULL, with its schema in embedded ordered migrations.
+//
+// The database has exactly one connection. The job queue (River with its
+// riversqlite driver) shares it through SQL and requires it; SQLite
+// serialises writers anyway, and one connection makes that explicit:
+// transactions begin IMMEDIATE (taking the write lock at BEGIN), so the
+// audit chain read-then-append inside a transaction is never raced. A
+// consequence for code in this package: inside a transaction, every
+// statement must go through the *sql.Tx, or it waits for itself forever.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options configure Open. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives migration and diagnostic messages; nil discards.
+	Logger *slog.Logger
+	// Enqueue inserts jobs in the store's transactions. It may be set
+	// later with SetEnqueuer (the queue client is built on SQL()).
+	Enqueue passkeyd.JobEnqueuer
+}
+
+// DB is the SQLite store. It implements passkeyd.Store.
+type DB struct {
+	db     *sql.DB
+	now    func() time.Time
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	enqueue passkeyd.JobEnqueuer
+}
+
+var _ passkeyd.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path and migrates it to
+// the latest schema. path is a file name; ":memory:" gives a private
+// in-memory database (for tests: it dies with the connection).
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: open: empty database path")
+	}
+	// The driver takes everything after the first '?' as parameters.
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: open %q: the path may not contain '?' or '#'", path)
+	}
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"busy_timeout(10000)",
+		"foreign_keys(1)",
+	} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	sqldb.SetMaxIdleConns(1)
+	sqldb.SetConnMaxLifetime(0)
+	sqldb.SetConnMaxIdleTime(0)
+
+	db := &DB{db: sqldb, now: opts.Now, logger: opts.Logger, enqueue: opts.Enqueue}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.logger == nil {
+		db.logger = slog.New(slog.DiscardHandler)
+	}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// SQL returns the underlying pool of one connection, for the job queue.
+// Do not change its pool settings.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// SetEnqueuer sets the function that enqueues jobs, for when the queue is
+// built after the store. Set it before the first write that enqueues.
+func (db *DB) SetEnqueuer(enq passkeyd.JobEnqueuer) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.enqueue = enq
+}
+
+func (db *DB) enqueuer() passkeyd.JobEnqueuer {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.enqueue
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// txn is the state of one write transaction: its clock reading, the
+// audit events and jobs to add before commit.
+type txn struct {
+	tx   *sql.Tx
+	now  time.Time
+	evs  []passkeyd.AuditEvent
+	jobs []passkeyd.Job
+}
+
+func (t *txn) audit(evs ...passkeyd.AuditEvent) { t.evs = append(t.evs, evs...) }
+func (t *txn) enqueue(jobs ...passkeyd.Job)     { t.jobs = append(t.jobs, jobs...) }
+
+// write runs fn in one IMMEDIATE transaction, then appends the audit
+// events and enqueues the jobs fn collected, then commits. Any error rolls
+// back all of it.
+func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return opError(op, dbError(err, "could not start a transaction"))
+	}
+	t := &txn{tx: tx, now: db.now().UTC().Truncate(time.Microsecond)}
+	err = fn(t)
+	if err == nil {
+		err = appendAudit(ctx, t)
+	}
+	if err == nil && len(t.jobs) > 0 {
+		enq := db.enqueuer()
+		if enq == nil {
+			err = passkeyd.Errorf(passkeyd.EInternal, "job queue is not configured: %d job(s) could not be enqueued", len(t.jobs))
+		} else if qerr := enq(ctx, tx, t.jobs); qerr != nil {
+			err = passkeyd.WrapError(passkeyd.EInternal, qerr, "could not enqueue jobs")
+		}
+	}
+	if err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			db.logger.ErrorContext(ctx, "rollback failed", "op", op, "err", rerr)
+		}
+		return opError(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return opError(op, dbError(err, "could not commit"))
+	}
+	return nil
+}
