@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/server/api"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Service is the business logic; required.
+	Service passkeyd.Service
+	// Logger receives one line per request and the causes of internal
+	// errors; nil discards.
+	Logger *slog.Logger
+	// Ready reports whether the daemon can serve (database, job queue);
+	// it answers GET /readyz. Nil means always ready.
+	Ready func(ctx context.Context) error
+	// Version is reported by GET /healthz.
+	Version string
+	// MaxBodyBytes bounds request bodies; 0 means api.DefaultMaxBodyBytes.
+	// POST /device/passkeys allows at least api.MaxCredentialBodyBytes.
+	MaxBodyBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves passkeyd's HTTP API. Build it with New.
+type Server struct {
+	svc     passkeyd.Service
+	log     *slog.Logger
+	ready   func(ctx context.Context) error
+	version string
+	maxBody int64
+	now     func() time.Time
+
+	routes  []Route
+	handler http.Handler
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("server: Config.Service is required")
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("server: Config.MaxBodyBytes must not be negative")
+	}
+	s := &Server{
+		svc:     cfg.Service,
+		log:     cfg.Logger,
+		ready:   cfg.Ready,
+		version: cfg.Version,
+		maxBody: cfg.MaxBodyBytes,
+		now:     cfg.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody == 0 {
+		s.maxBody = api.DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	apiMux := http.NewServeMux()
+	s.registerRoutes(apiMux)
+	// The browser UI will get its own mux with CSRF protection and its own
+	// CSP; API routes stay JSON-only.
+	s.handler = s.middleware(s.dispatch(apiMux))
+	return s, nil
+}
+
+// Handler returns the root handler: API, device API and health endpoints.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes returns the registered routes with their authentication and, for
+// admin routes, the roles allowed (nil when undeclared: such a route
+// denies everyone).
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, r := range s.routes {
+		r.Roles = append([]passkeyd.Role(nil), r.Roles...)
+		out[i] = r
+	}
+	return out
+}
+
+// dispatch routes r through mux, answering unknown routes (404) and wrong
+// methods (405, with Allow) as problem details instead of the mux's text.
+func (s *Server) dispatch(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			infoFrom(r.Context()).pattern = pattern
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// Let the mux decide between not found, wrong method and a
+		// redirect to the clean path; only its errors are rewritten.
+		rec := &captureWriter{header: http.Header{}}
+		mux.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusNotFound:
+			s.writeProblem(w, r, api.NewProblem(passkeyd.ENotFound, "no such route"))
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			p := api.NewProblem(passkeyd.EInvalid, "method "+r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow"))
+			p.Status, p.Title = http.StatusMethodNotAllowed, "Method not allowed"
+			s.writeProblem(w, r, p)
+		default:
+			rec.replay(w)
+		}
+	})
+}
+
+// captureWriter records a response so that it can be inspected before it
+// is sent.
+type captureWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+
+func (c *captureWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	c.body = append(c.body, b...)
+	return len(b), nil
+}
+
+func (c *captureWriter) replay(w http.ResponseWriter) {
+	for k, v := range c.header {
+		w.Header()[k] = v
+	}
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	w.WriteHeader(c.status)
+	_, _ = w.Write(c.body)
+}
