@@ -41,6 +41,10 @@ type Store interface {
 	// DeviceByTokenHash returns the device whose token hash is h, in any state.
 	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
 	Devices(ctx context.Context, f DeviceFilter) ([]Device, error)
+	// SkipEnrollment records on an active device that its user declined
+	// an optional passkey (Device.EnrollmentSkippedAt); EConflict if the
+	// device was removed.
+	SkipEnrollment(ctx context.Context, deviceID string, now time.Time, ev AuditEvent) error
 	// RemoveDevice marks an active device removed, moves each of its live
 	// passkeys (PasskeyState.Live) to revoking with one audit event each
 	// (action "passkey.revoke_requested", same actor and request as ev)

@@ -84,9 +84,9 @@ func (db *DB) RegisterDevice(ctx context.Context, codeHash []byte, now time.Time
 		}
 		d.CreatedAt = orNow(d.CreatedAt, at)
 		d.UpdatedAt = orNow(d.UpdatedAt, at)
-		_, err = t.tx.ExecContext(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = t.tx.ExecContext(ctx, `INSERT INTO devices (`+deviceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.ID, d.UserID, d.Name, d.Platform, d.Model, d.TokenHash, string(d.State),
-			fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), fmtTimePtr(d.RemovedAt))
+			fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), fmtTimePtr(d.RemovedAt), fmtTimePtr(d.EnrollmentSkippedAt))
 		if err != nil {
 			return mapError(err, "could not register the device", "", "user not found")
 		}
@@ -95,13 +95,13 @@ func (db *DB) RegisterDevice(ctx context.Context, codeHash []byte, now time.Time
 	})
 }
 
-const deviceColumns = `id, user_id, name, platform, model, token_hash, state, created_at, updated_at, removed_at`
+const deviceColumns = `id, user_id, name, platform, model, token_hash, state, created_at, updated_at, removed_at, enrollment_skipped_at`
 
 func scanDevice(r rowScanner) (passkeyd.Device, error) {
 	var d passkeyd.Device
 	var created, updated string
-	var removed sql.NullString
-	err := r.Scan(&d.ID, &d.UserID, &d.Name, &d.Platform, &d.Model, &d.TokenHash, &d.State, &created, &updated, &removed)
+	var removed, skipped sql.NullString
+	err := r.Scan(&d.ID, &d.UserID, &d.Name, &d.Platform, &d.Model, &d.TokenHash, &d.State, &created, &updated, &removed, &skipped)
 	if err == nil {
 		d.CreatedAt, err = parseTime(created)
 	}
@@ -110,6 +110,9 @@ func scanDevice(r rowScanner) (passkeyd.Device, error) {
 	}
 	if err == nil {
 		d.RemovedAt, err = parseTimePtr(removed)
+	}
+	if err == nil {
+		d.EnrollmentSkippedAt, err = parseTimePtr(skipped)
 	}
 	return d, err
 }
@@ -218,4 +221,30 @@ func (db *DB) RemoveDevice(ctx context.Context, id string, now time.Time, ev pas
 		return nil, nil, err
 	}
 	return &dev, moved, nil
+}
+
+// SkipEnrollment records that the user of an active device declined an
+// optional passkey.
+func (db *DB) SkipEnrollment(ctx context.Context, deviceID string, now time.Time, ev passkeyd.AuditEvent) error {
+	const op = "sqlite.SkipEnrollment"
+	return db.write(ctx, op, func(t *txn) error {
+		at := orNow(now, t.now)
+		res, err := t.tx.ExecContext(ctx, `UPDATE devices SET enrollment_skipped_at = ?, updated_at = ?
+			WHERE id = ? AND state = 'active'`, fmtTime(at), fmtTime(at), deviceID)
+		if err != nil {
+			return dbError(err, "could not record the skipped enrollment")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbError(err, "could not record the skipped enrollment")
+		} else if n == 0 {
+			var state string
+			err := t.tx.QueryRowContext(ctx, `SELECT state FROM devices WHERE id = ?`, deviceID).Scan(&state)
+			if err != nil {
+				return mapError(err, "could not read the device", "device not found", "")
+			}
+			return passkeyd.Errorf(passkeyd.EConflict, "the device was removed")
+		}
+		t.audit(ev)
+		return nil
+	})
 }

@@ -75,7 +75,8 @@ CREATE TABLE devices (
     state      TEXT NOT NULL CHECK (state IN ('active', 'removed')),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    removed_at TEXT
+    removed_at TEXT,
+    enrollment_skipped_at TEXT
 ) STRICT;
 CREATE UNIQUE INDEX devices_token_hash ON devices (token_hash);
 CREATE INDEX devices_user_id ON devices (user_id);

@@ -1,0 +1,478 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/client"
+)
+
+// adminFlags are shared by the admin CLI commands, which call the JSON
+// API at PASSKEYD_ADDR with PASSKEYD_TOKEN.
+type adminFlags struct {
+	addr   string
+	caFile string
+	output string
+}
+
+func (f *adminFlags) client() (*client.Client, error) {
+	addr := f.addr
+	if addr == "" {
+		addr = os.Getenv("PASSKEYD_ADDR")
+	}
+	if addr == "" {
+		addr = "http://127.0.0.1:8080"
+	}
+	tok := os.Getenv("PASSKEYD_TOKEN")
+	if tok == "" {
+		return nil, errors.New("set PASSKEYD_TOKEN to an API token (printed at the server's first start, or `passkeyd token create`)")
+	}
+	opts := []client.Option{client.WithToken(passkeyd.Secret(tok))}
+	if f.caFile != "" {
+		pem, err := os.ReadFile(f.caFile)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		opts = append(opts, client.WithHTTPClient(httpClientTrusting(pem)))
+	}
+	return client.New(strings.TrimRight(addr, "/"), opts...)
+}
+
+// show prints v as JSON (--output json) or as a table of rows.
+func (f *adminFlags) show(w io.Writer, v any, header string, rows func(tw io.Writer)) error {
+	if f.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if header != "" {
+		fmt.Fprintln(tw, header)
+	}
+	rows(tw)
+	return tw.Flush()
+}
+
+func newAdminCmds() []*cobra.Command {
+	f := &adminFlags{}
+	cmds := []*cobra.Command{
+		connectorCmd(f), policyCmd(f), userCmd(f), deviceCmd(f), passkeyCmd(f), auditCmd(f), tokenCmd(f),
+	}
+	for _, c := range cmds {
+		c.PersistentFlags().StringVar(&f.addr, "addr", "", "server URL (default $PASSKEYD_ADDR or http://127.0.0.1:8080)")
+		c.PersistentFlags().StringVar(&f.caFile, "ca-file", "", "CA certificate of the server, if not publicly trusted")
+		c.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "text or json")
+	}
+	return cmds
+}
+
+// run adapts a function taking the API client to cobra.
+func run(f *adminFlags, fn func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := f.client()
+		if err != nil {
+			return err
+		}
+		return fn(cmd, c, args)
+	}
+}
+
+func connectorCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "connector", Short: "Show, configure and test the Entra connector"}
+	show := &cobra.Command{Use: "show", Short: "Show the connector settings", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			cn, err := c.Connector(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), cn, "", func(tw io.Writer) {
+				fmt.Fprintf(tw, "enabled\t%v\nhttp_debug\t%v\ncloud\t%s\n", cn.Enabled, cn.HTTPDebug, cn.Cloud)
+				if cn.Cloud == passkeyd.CloudCustom {
+					fmt.Fprintf(tw, "authority_host\t%s\ngraph_url\t%s\n", cn.AuthorityHost, cn.GraphURL)
+				}
+				fmt.Fprintf(tw, "tenant_id\t%s\nclient_id\t%s\nclient_secret\t%s\nchallenge_timeout_minutes\t%d\ndisplay_name_template\t%s\n",
+					cn.TenantID, cn.ClientID, secretState(cn), cn.ChallengeTimeoutMinutes, cn.DisplayNameTemplate)
+			})
+		})}
+	var (
+		enabled, debug                    bool
+		cloud, authority, graphURL        string
+		caFile, tenant, clientID, timeout string
+		secretFromStdin                   bool
+	)
+	set := &cobra.Command{Use: "set", Short: "Change connector settings (unset flags keep their value)", Args: cobra.NoArgs,
+		Long: "Change connector settings. The client secret is read from standard input with --client-secret-stdin, never from a flag (flags end up in shell history).",
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			cur, err := c.Connector(cmd.Context())
+			if err != nil {
+				return err
+			}
+			u := passkeyd.ConnectorUpdate{
+				Enabled: cur.Enabled, HTTPDebug: cur.HTTPDebug, Cloud: cur.Cloud, AuthorityHost: cur.AuthorityHost,
+				GraphURL: cur.GraphURL, CACertPEM: cur.CACertPEM, TenantID: cur.TenantID, ClientID: cur.ClientID,
+				ChallengeTimeoutMinutes: cur.ChallengeTimeoutMinutes, DisplayNameTemplate: cur.DisplayNameTemplate,
+			}
+			fl := cmd.Flags()
+			if fl.Changed("enabled") {
+				u.Enabled = enabled
+			}
+			if fl.Changed("http-debug") {
+				u.HTTPDebug = debug
+			}
+			if fl.Changed("cloud") {
+				u.Cloud = passkeyd.Cloud(cloud)
+			}
+			if fl.Changed("authority-host") {
+				u.AuthorityHost = authority
+			}
+			if fl.Changed("graph-url") {
+				u.GraphURL = graphURL
+			}
+			if fl.Changed("tenant-id") {
+				u.TenantID = tenant
+			}
+			if fl.Changed("client-id") {
+				u.ClientID = clientID
+			}
+			if fl.Changed("challenge-timeout") {
+				if _, err := fmt.Sscan(timeout, &u.ChallengeTimeoutMinutes); err != nil {
+					return fmt.Errorf("--challenge-timeout: %q is not a number of minutes", timeout)
+				}
+			}
+			if caFile != "" {
+				pem, err := os.ReadFile(caFile)
+				if err != nil {
+					return err
+				}
+				u.CACertPEM = string(pem)
+			}
+			if secretFromStdin {
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+				if err != nil {
+					return err
+				}
+				s := passkeyd.Secret(strings.TrimSpace(string(b)))
+				u.ClientSecret = &s
+			}
+			cn, err := c.UpdateConnector(cmd.Context(), u)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "connector saved (enabled=%v, client secret %s)\n", cn.Enabled, secretState(cn))
+			return nil
+		})}
+	fl := set.Flags()
+	fl.BoolVar(&enabled, "enabled", false, "enable the connector")
+	fl.BoolVar(&debug, "http-debug", false, "log Graph HTTP traffic (secrets redacted)")
+	fl.StringVar(&cloud, "cloud", "", "global, usgov, usgov-dod, china or custom")
+	fl.StringVar(&authority, "authority-host", "", "authority URL (custom cloud)")
+	fl.StringVar(&graphURL, "graph-url", "", "Graph URL (custom cloud)")
+	fl.StringVar(&caFile, "graph-ca-file", "", "CA file to trust for a custom cloud (e.g. the emulator's)")
+	fl.StringVar(&tenant, "tenant-id", "", "Directory (tenant) ID")
+	fl.StringVar(&clientID, "client-id", "", "Application (client) ID")
+	fl.StringVar(&timeout, "challenge-timeout", "", "FIDO2 creation options challenge timeout in minutes (5..43200)")
+	fl.BoolVar(&secretFromStdin, "client-secret-stdin", false, "read the client secret from standard input")
+
+	test := &cobra.Command{Use: "test", Short: "Test Connection: diagnose the connector step by step", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			rep, err := c.TestConnection(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := f.show(cmd.OutOrStdout(), rep, "STEP\tSTATUS\tCODE\tDETAIL", func(tw io.Writer) {
+				for _, s := range rep.Steps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Status, s.Code, s.Detail)
+				}
+			}); err != nil {
+				return err
+			}
+			if !rep.OK {
+				return errors.New("the connection test failed")
+			}
+			return nil
+		})}
+	cmd.AddCommand(show, set, test)
+	return cmd
+}
+
+func secretState(c *passkeyd.Connector) string {
+	if !c.HasClientSecret {
+		return "not set"
+	}
+	return "set (" + c.ClientSecretHint + ")"
+}
+
+func policyCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Show and change enrollment policies"}
+	list := &cobra.Command{Use: "list", Short: "List policies", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			ps, err := c.Policies(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), ps, "ID\tNAME\tENTRA PASSKEY\tMAX PER USER", func(tw io.Writer) {
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", p.ID, p.Name, p.EntraPasskey, p.MaxPasskeysPerUser)
+				}
+			})
+		})}
+	var mode string
+	var maxPer int
+	set := &cobra.Command{Use: "set ID", Short: "Set a policy's Entra Passkey mode (off, optional, required)", Args: cobra.ExactArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			p, err := c.Policy(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("entra-passkey") {
+				p.EntraPasskey = passkeyd.PolicyMode(mode)
+			}
+			if cmd.Flags().Changed("max-per-user") {
+				p.MaxPasskeysPerUser = maxPer
+			}
+			p, warnings, err := c.UpdatePolicy(cmd.Context(), *p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "policy %s: entra_passkey=%s\n", p.ID, p.EntraPasskey)
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+			return nil
+		})}
+	set.Flags().StringVar(&mode, "entra-passkey", "", "off, optional or required")
+	set.Flags().IntVar(&maxPer, "max-per-user", 0, "most passkeys per user (0: no limit)")
+	cmd.AddCommand(list, set)
+	return cmd
+}
+
+func userCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users and invitations"}
+	var query, cursor string
+	list := &cobra.Command{Use: "list", Short: "List users", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			us, next, err := c.Users(cmd.Context(), passkeyd.UserFilter{Query: query, Page: passkeyd.Page{Cursor: cursor}})
+			if err != nil {
+				return err
+			}
+			moreHint(cmd, next)
+			return f.show(cmd.OutOrStdout(), us, "ID\tUPN\tOBJECT ID\tPOLICY", func(tw io.Writer) {
+				for _, u := range us {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.UPN, u.EntraObjectID, orDefault(u.PolicyID))
+				}
+			})
+		})}
+	list.Flags().StringVar(&query, "query", "", "filter by UPN or name")
+	list.Flags().StringVar(&cursor, "cursor", "", "continue after this ID")
+	var upn, oid, name string
+	create := &cobra.Command{Use: "create", Short: "Add a user", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			u, err := c.CreateUser(cmd.Context(), passkeyd.User{UPN: upn, EntraObjectID: oid, DisplayName: name})
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), u, "", func(tw io.Writer) { fmt.Fprintf(tw, "created user %s (%s)\n", u.ID, u.UPN) })
+		})}
+	create.Flags().StringVar(&upn, "upn", "", "user principal name, e.g. alice@contoso.com")
+	create.Flags().StringVar(&oid, "object-id", "", "Entra object ID (optional)")
+	create.Flags().StringVar(&name, "name", "", "display name")
+	show := &cobra.Command{Use: "show ID", Short: "Show a user with devices, passkeys and effective policy", Args: cobra.ExactArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, err := c.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), d, "", func(tw io.Writer) {
+				fmt.Fprintf(tw, "user\t%s (%s)\npolicy\t%s: entra_passkey=%s\n", d.User.UPN, d.User.ID, d.EffectivePolicy.Name, d.EffectivePolicy.EntraPasskey)
+				for _, dv := range d.Devices {
+					fmt.Fprintf(tw, "device\t%s\t%s\t%s\n", dv.ID, dv.Name, dv.State)
+				}
+				for _, p := range d.Passkeys {
+					fmt.Fprintf(tw, "passkey\t%s\t%s\tdevice %s\n", p.ID, p.State, p.DeviceID)
+				}
+			})
+		})}
+	var ttl time.Duration
+	invite := &cobra.Command{Use: "invite ID", Short: "Create a one-time invitation code (shown once)", Args: cobra.ExactArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			inv, code, err := c.CreateInvitation(cmd.Context(), args[0], ttl)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"invitation": inv, "code": code.Reveal()})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "invitation code: %s (expires %s; shown once)\n", code.Reveal(), inv.ExpiresAt.Format(time.RFC3339))
+			return nil
+		})}
+	invite.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the code is valid")
+	cmd.AddCommand(list, create, show, invite)
+	return cmd
+}
+
+// moreHint tells on stderr how to fetch the next page of a list.
+func moreHint(cmd *cobra.Command, next string) {
+	if next != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "more results: repeat with --cursor %s\n", next)
+	}
+}
+
+func orDefault(id string) string {
+	if id == "" {
+		return passkeyd.DefaultPolicyID
+	}
+	return id
+}
+
+func deviceCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "device", Short: "List and remove devices"}
+	var userID, state, cursor string
+	list := &cobra.Command{Use: "list", Short: "List devices", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			ds, next, err := c.Devices(cmd.Context(), passkeyd.DeviceFilter{UserID: userID, State: passkeyd.DeviceState(state), Page: passkeyd.Page{Cursor: cursor}})
+			if err != nil {
+				return err
+			}
+			moreHint(cmd, next)
+			return f.show(cmd.OutOrStdout(), ds, "ID\tUSER\tNAME\tPLATFORM\tSTATE", func(tw io.Writer) {
+				for _, d := range ds {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.UserID, d.Name, d.Platform, d.State)
+				}
+			})
+		})}
+	list.Flags().StringVar(&userID, "user", "", "only this user's devices")
+	list.Flags().StringVar(&state, "state", "", "active or removed")
+	list.Flags().StringVar(&cursor, "cursor", "", "continue after this ID")
+	remove := &cobra.Command{Use: "remove ID", Short: "Remove a device and revoke its passkeys in Entra", Args: cobra.ExactArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, pks, err := c.RemoveDevice(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "device %s removed; %d passkeys queued for revocation\n", d.ID, len(pks))
+			return nil
+		})}
+	cmd.AddCommand(list, remove)
+	return cmd
+}
+
+func passkeyCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "passkey", Short: "List passkeys managed by passkeyd"}
+	var pf passkeyd.PasskeyFilter
+	var state string
+	list := &cobra.Command{Use: "list", Short: "List passkeys", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			pf.State = passkeyd.PasskeyState(state)
+			ps, next, err := c.Passkeys(cmd.Context(), pf)
+			if err != nil {
+				return err
+			}
+			moreHint(cmd, next)
+			return f.show(cmd.OutOrStdout(), ps, "ID\tUSER\tDEVICE\tSTATE\tAAGUID\tLAST ERROR", func(tw io.Writer) {
+				for _, p := range ps {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.UserID, p.DeviceID, p.State, p.AAGUID, p.LastError)
+				}
+			})
+		})}
+	list.Flags().StringVar(&pf.UserID, "user", "", "only this user's passkeys")
+	list.Flags().StringVar(&pf.DeviceID, "device", "", "only this device's passkeys")
+	list.Flags().StringVar(&state, "state", "", "only passkeys in this state")
+	list.Flags().StringVar(&pf.AAGUID, "aaguid", "", "only passkeys of this authenticator model")
+	list.Flags().StringVar(&pf.Cursor, "cursor", "", "continue after this ID")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func auditCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read and verify the tamper-evident audit log"}
+	var af passkeyd.AuditFilter
+	list := &cobra.Command{Use: "list", Short: "List audit events", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			evs, err := c.AuditEvents(cmd.Context(), af)
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), evs, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREASON", func(tw io.Writer) {
+				for _, e := range evs {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s:%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.TargetType, e.TargetID, e.Outcome, e.Reason)
+				}
+			})
+		})}
+	list.Flags().Int64Var(&af.AfterSeq, "after", 0, "events after this sequence number")
+	list.Flags().StringVar(&af.Action, "action", "", "only this action, e.g. passkey.revoked")
+	list.Flags().IntVar(&af.Limit, "limit", 100, "most events to list")
+	verify := &cobra.Command{Use: "verify", Short: "Verify the hash chain; names the first bad record", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			r, err := c.VerifyAudit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := f.show(cmd.OutOrStdout(), r, "", func(tw io.Writer) {
+				if r.OK {
+					fmt.Fprintf(tw, "audit chain intact: %d events, last hash %s\n", r.Events, r.LastHash)
+				} else {
+					fmt.Fprintf(tw, "audit chain BROKEN at record %d: %s\n", r.FirstBadSeq, r.Problem)
+				}
+			}); err != nil {
+				return err
+			}
+			if !r.OK {
+				return errors.New("audit verification failed")
+			}
+			return nil
+		})}
+	cmd.AddCommand(list, verify)
+	return cmd
+}
+
+func tokenCmd(f *adminFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	list := &cobra.Command{Use: "list", Short: "List API tokens", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			ts, err := c.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), ts, "ID\tNAME\tROLE\tLAST 8\tEXPIRES", func(tw io.Writer) {
+				for _, t := range ts {
+					exp := "never"
+					if t.ExpiresAt != nil {
+						exp = t.ExpiresAt.Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.Last8, exp)
+				}
+			})
+		})}
+	var name, role string
+	var ttl time.Duration
+	create := &cobra.Command{Use: "create", Short: "Create an API token (shown once)", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			t, tok, err := c.CreateToken(cmd.Context(), name, passkeyd.Role(role), ttl)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"token": t, "secret": tok.Reveal()})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token %s (%s): %s\nIt is shown once; store it now.\n", t.ID, t.Role, tok.Reveal())
+			return nil
+		})}
+	create.Flags().StringVar(&name, "name", "", "what the token is for")
+	create.Flags().StringVar(&role, "role", "operator", "admin, operator or auditor")
+	create.Flags().DurationVar(&ttl, "ttl", 0, "expiry (0: never)")
+	del := &cobra.Command{Use: "delete ID", Short: "Revoke an API token", Args: cobra.ExactArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			return c.DeleteToken(cmd.Context(), args[0])
+		})}
+	cmd.AddCommand(list, create, del)
+	return cmd
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/graph"
+	"github.com/passkeyd/passkeyd/jobs"
+	"github.com/passkeyd/passkeyd/manager"
+	"github.com/passkeyd/passkeyd/secret"
+	"github.com/passkeyd/passkeyd/server"
+	"github.com/passkeyd/passkeyd/store/sqlite"
+)
+
+// app is a wired passkeyd server: store, manager, job queue, HTTP.
+type app struct {
+	cfg   Config
+	log   *slog.Logger
+	store *sqlite.DB
+	mgr   *manager.Manager
+	queue *jobs.Queue
+	http  *http.Server
+	ln    net.Listener
+	url   string
+	// adminToken is set when this start created the first admin token.
+	adminToken passkeyd.Secret
+}
+
+// openApp opens the database, loads the master key and wires everything;
+// it serves nothing until start.
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	key, err := loadMasterKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	keyring, err := secret.NewKeyring(secret.KeyID(key), key)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, cfg.sqlitePath(), sqlite.Options{Logger: log.With("component", "store")})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: db}
+	fail := func(err error) (*app, error) {
+		db.Close()
+		return nil, err
+	}
+	if err := jobs.MigrateSQLite(ctx, db.SQL()); err != nil {
+		return fail(err)
+	}
+	a.mgr, err = manager.New(manager.Config{
+		Store:  db,
+		Sealer: keyring,
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
+			return graph.New(gc, graph.WithLogger(log.With("component", "graph")))
+		},
+		Logger: log.With("component", "manager"),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	a.queue, err = jobs.NewSQLite(db.SQL(), jobs.Config{
+		Revoker:     a.mgr,
+		Logger:      log.With("component", "jobs"),
+		Concurrency: cfg.Jobs.Concurrency,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	db.SetEnqueuer(a.queue.Enqueue)
+	srv, err := server.New(server.Config{
+		Service: a.mgr,
+		Logger:  log.With("component", "http"),
+		Ready:   func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+		Version: version,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	a.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// bootstrapToken makes sure an admin can call the API: the token from
+// PASSKEYD_BOOTSTRAP_TOKEN, or on first start a generated one, printed once.
+func (a *app) bootstrapToken(ctx context.Context) error {
+	ctx = passkeyd.WithActor(ctx, passkeyd.SystemActor)
+	if a.cfg.bootstrapToken != "" {
+		return a.mgr.EnsureBootstrapToken(ctx, passkeyd.Secret(a.cfg.bootstrapToken))
+	}
+	has, err := a.mgr.HasAPITokens(ctx)
+	if err != nil || has {
+		return err
+	}
+	_, tok, err := a.mgr.CreateAPIToken(ctx, "first admin", passkeyd.RoleAdmin, 0)
+	a.adminToken = tok
+	return err
+}
+
+// loadMasterKey reads the master key from the environment or its file; in
+// dev mode a missing file is generated (0600) with a warning.
+func loadMasterKey(cfg Config, log *slog.Logger) ([]byte, error) {
+	if cfg.masterKey != "" {
+		return secret.MasterKeyFromEnv(cfg.masterKey)
+	}
+	path := cfg.masterKeyPath()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if !cfg.Dev {
+			return nil, fmt.Errorf("no master key at %s: create one with\n  head -c 32 /dev/urandom | base64 > %s && chmod 600 %s\nor set PASSKEYD_MASTER_KEY (or run with --dev to generate one)", path, path, path)
+		}
+		if err := secret.GenerateMasterKeyFile(path); err != nil {
+			return nil, err
+		}
+		log.Warn("generated a new master key (dev mode): back it up, secrets cannot be decrypted without it", "path", path)
+	}
+	return secret.LoadMasterKey(path)
+}
+
+// start makes sure an admin token exists, listens and serves, and starts
+// the job workers.
+func (a *app) start(ctx context.Context) error {
+	if err := a.bootstrapToken(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.ln = ln
+	scheme := "http"
+	if a.cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLS.CertFile, a.cfg.TLS.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		a.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, a.http.TLSConfig)
+		scheme = "https"
+	}
+	a.url = scheme + "://" + ln.Addr().String()
+	if a.cfg.PublicURL != "" {
+		a.url = a.cfg.PublicURL
+	}
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return a.queue.Start(ctx)
+}
+
+// stop shuts down gracefully: HTTP first, then the workers, then the store.
+func (a *app) stop(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if a.ln != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			a.log.Warn("http shutdown", "err", err)
+		}
+		if err := a.queue.Stop(ctx); err != nil {
+			a.log.Warn("job queue shutdown", "err", err)
+		}
+	}
+	if err := a.store.Close(); err != nil {
+		a.log.Warn("store close", "err", err)
+	}
+}
+
+// newLogger builds the process logger from the config.
+func newLogger(level, format string, w *os.File) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

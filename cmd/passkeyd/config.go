@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the server's configuration: a YAML file (strict: unknown keys
+// are errors) overridden by PASSKEYD_* environment variables.
+type Config struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+	DataDir   string `yaml:"data_dir"`
+	Database  struct {
+		URL string `yaml:"url"`
+	} `yaml:"database"`
+	TLS struct {
+		CertFile string `yaml:"cert_file"`
+		KeyFile  string `yaml:"key_file"`
+	} `yaml:"tls"`
+	MasterKeyFile string `yaml:"master_key_file"`
+	Log           struct {
+		Level  string `yaml:"level"`
+		Format string `yaml:"format"`
+	} `yaml:"log"`
+	Jobs struct {
+		Concurrency int `yaml:"concurrency"`
+	} `yaml:"jobs"`
+	// Dev allows conveniences unsafe in production: a master key generated
+	// into the data dir on first start.
+	Dev bool `yaml:"dev"`
+
+	// From the environment only (never in a file): secrets.
+	masterKey      string
+	bootstrapToken string
+}
+
+// defaultConfig is the configuration with nothing set.
+func defaultConfig() Config {
+	var c Config
+	c.Listen = "127.0.0.1:8080"
+	c.DataDir = "./data"
+	c.Log.Level = "info"
+	c.Log.Format = "text"
+	c.Jobs.Concurrency = 4
+	return c
+}
+
+// maxConfigSize bounds the config file.
+const maxConfigSize = 1 << 20
+
+// loadConfig reads path (if not empty), applies the environment and
+// validates, reporting every problem at once.
+func loadConfig(path string, env func(string) string) (Config, error) {
+	c := defaultConfig()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		if len(b) > maxConfigSize {
+			return c, fmt.Errorf("config: %s is larger than 1 MiB", path)
+		}
+		if err := decodeConfig(b, &c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func decodeConfig(b []byte, c *Config) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return err
+	}
+	return nil
+}
+
+// applyEnv overrides settings from PASSKEYD_* variables.
+func (c *Config) applyEnv(env func(string) string) error {
+	set := func(name string, dst *string) {
+		if v := env(name); v != "" {
+			*dst = v
+		}
+	}
+	set("PASSKEYD_LISTEN", &c.Listen)
+	set("PASSKEYD_PUBLIC_URL", &c.PublicURL)
+	set("PASSKEYD_DATA_DIR", &c.DataDir)
+	set("PASSKEYD_DATABASE_URL", &c.Database.URL)
+	set("PASSKEYD_TLS_CERT_FILE", &c.TLS.CertFile)
+	set("PASSKEYD_TLS_KEY_FILE", &c.TLS.KeyFile)
+	set("PASSKEYD_MASTER_KEY_FILE", &c.MasterKeyFile)
+	set("PASSKEYD_LOG_LEVEL", &c.Log.Level)
+	set("PASSKEYD_LOG_FORMAT", &c.Log.Format)
+	set("PASSKEYD_MASTER_KEY", &c.masterKey)
+	set("PASSKEYD_BOOTSTRAP_TOKEN", &c.bootstrapToken)
+	var errs []error
+	if v := env("PASSKEYD_JOBS_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PASSKEYD_JOBS_CONCURRENCY: %q is not a number", v))
+		}
+		c.Jobs.Concurrency = n
+	}
+	if v := env("PASSKEYD_DEV"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PASSKEYD_DEV: %q is not true or false", v))
+		}
+		c.Dev = b
+	}
+	return errors.Join(errs...)
+}
+
+// validate reports every problem at once, each with its key.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite://") {
+		if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+			bad("database.url", "PostgreSQL is not supported by this release yet; use sqlite:///path/passkeyd.db")
+		} else {
+			bad("database.url", "must start with sqlite:// (e.g. sqlite:///var/lib/passkeyd/passkeyd.db)")
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "cert_file and key_file must be set together")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 64 {
+		bad("jobs.concurrency", "must be between 1 and 64")
+	}
+	if c.masterKey != "" && c.MasterKeyFile != "" {
+		bad("master_key_file", "PASSKEYD_MASTER_KEY and master_key_file are both set; choose one")
+	}
+	if c.bootstrapToken != "" && len(c.bootstrapToken) < 32 {
+		bad("PASSKEYD_BOOTSTRAP_TOKEN", "must be at least 32 characters")
+	}
+	return errors.Join(errs...)
+}
+
+// sqlitePath is the database file: from database.url, or in data_dir.
+func (c *Config) sqlitePath() string {
+	if p, ok := strings.CutPrefix(c.Database.URL, "sqlite://"); ok && p != "" {
+		return p
+	}
+	return filepath.Join(c.DataDir, "passkeyd.db")
+}
+
+// masterKeyPath is where the master key file is, or would be generated.
+func (c *Config) masterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}

@@ -1,0 +1,128 @@
+// Command passkeyd provisions and governs device-bound FIDO2 passkeys in
+// Microsoft Entra ID. One binary: the server, the Entra/Graph emulator, a
+// software passkey provider, the admin CLI and a self-contained demo.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "passkeyd",
+		Short:         "Provision and govern device-bound FIDO2 passkeys in Microsoft Entra ID",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newServeCmd(),
+		newMigrateCmd(),
+		newDemoCmd(),
+		newEmulatorCmd(),
+		newProviderCmd(),
+		newVersionCmd(),
+	)
+	for _, c := range newAdminCmds() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+func newServeCmd() *cobra.Command {
+	var configFile string
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the passkeyd server",
+		Long: `Run the passkeyd server. Configuration comes from --config (YAML; unknown keys
+are errors) and PASSKEYD_* environment variables (see README.md).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configFile, os.Getenv)
+			if err != nil {
+				return err
+			}
+			cfg.Dev = cfg.Dev || dev
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			a, err := openApp(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer a.stop(cmd.Context())
+			if err := a.start(cmd.Context()); err != nil {
+				return err
+			}
+			log.Info("passkeyd serving", "url", a.url, "version", version)
+			if a.adminToken != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "First start: created an admin API token. It is shown once; store it now:\n  PASSKEYD_TOKEN=%s\n", a.adminToken.Reveal())
+			}
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key in the data dir if none exists")
+	return cmd
+}
+
+func newMigrateCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or upgrade the database schema, then exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configFile, os.Getenv)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			a, err := openApp(cmd.Context(), cfg, log) // Open migrates.
+			if err != nil {
+				return err
+			}
+			a.stop(cmd.Context())
+			fmt.Fprintln(cmd.OutOrStdout(), "schema is up to date:", cfg.sqlitePath())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
+	return cmd
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print build information",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			bi, _ := debug.ReadBuildInfo()
+			goVersion := "unknown"
+			if bi != nil {
+				goVersion = bi.GoVersion
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "passkeyd %s (%s)\n", version, goVersion)
+		},
+	}
+}

@@ -1,0 +1,12 @@
+// Package graph is passkeyd's client of the Microsoft identity platform and
+// Microsoft Graph: it acquires app-only tokens (azidentity) and makes the
+// five fido2Methods calls of graph-api.md §4, speaking exactly Microsoft's
+// wire format, and maps every failure into a *passkeyd.GraphError that an
+// admin can act on and the job queue can classify.
+//
+// Nothing here retries on its own beyond what is safe: a GET or DELETE is
+// tried again once after a connection error, any call once after a 401
+// with a fresh token, and a create never after a timeout. Throttling and
+// backoff belong to the caller, which gets Temporary errors with the
+// server's Retry-After.
+package graph

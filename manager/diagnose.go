@@ -1,0 +1,213 @@
+package manager
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+)
+
+// Application permissions that allow passkey provisioning (graph-api.md §3).
+var passkeyRoles = []string{"UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"}
+
+// probeUser is a user that exists in no tenant: Graph answers 404 for it
+// when the token is accepted and 401/403 when it is not, so Test Connection
+// can check the token without touching anyone's methods.
+const probeUser = "00000000-0000-0000-0000-000000000000"
+
+// TestConnection checks the connector step by step: configuration, token,
+// permission in the token, a Graph call. The first failed step ends the run.
+func (m *Manager) TestConnection(ctx context.Context) (*passkeyd.ConnectionReport, error) {
+	r := &reportBuilder{}
+	c, err := m.Connector(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !c.Enabled:
+		r.fail("configuration", "", "The connector is disabled: enable it and save.")
+	case c.TenantID == "" || c.ClientID == "" || !c.HasClientSecret:
+		r.fail("configuration", "", "Tenant ID, client ID and a client secret are all required.")
+	default:
+		note := "Tenant, client ID and secret are set."
+		if c.Cloud != passkeyd.CloudGlobal && c.Cloud != passkeyd.CloudCustom {
+			note += " Note: Microsoft documents passkey provisioning (creationOptions) for the global cloud only."
+		}
+		if c.ChallengeTimeoutMinutes != passkeyd.DefaultChallengeTimeoutMinutes {
+			note += " A challenge timeout other than 5 minutes uses the Graph beta endpoint."
+		}
+		r.ok("configuration", note)
+	}
+	g, _, err := m.graphClientIfReady(ctx, r)
+	if err == nil && g != nil {
+		m.testToken(ctx, r, g)
+	}
+	r.skipRest("configuration", "token", "permission", "graph")
+	rep := &passkeyd.ConnectionReport{OK: !r.failed, Steps: r.steps}
+	ev := m.event(ctx, "connector.tested", "connector", c.ID, map[string]any{"ok": rep.OK})
+	if !rep.OK {
+		ev = failure(ev, r.lastFailure())
+	}
+	m.audit(ctx, ev)
+	return rep, nil
+}
+
+func (m *Manager) graphClientIfReady(ctx context.Context, r *reportBuilder) (passkeyd.GraphClient, *passkeyd.Connector, error) {
+	if r.failed {
+		return nil, nil, nil
+	}
+	g, c, err := m.graphClient(ctx)
+	if err != nil {
+		r.fail("token", "", passkeyd.ErrorMessage(err))
+	}
+	return g, c, err
+}
+
+func (m *Manager) testToken(ctx context.Context, r *reportBuilder, g passkeyd.GraphClient) {
+	tok, err := g.Token(ctx)
+	if err != nil {
+		code, detail := explainGraphError(err)
+		r.fail("token", code, detail)
+		return
+	}
+	r.ok("token", "Entra issued an access token.")
+	claims, err := decodeClaims(tok)
+	if err != nil {
+		r.warn("permission", "", "The token could not be decoded to check its roles: "+err.Error())
+	} else if !slices.ContainsFunc(claims.Roles, func(s string) bool { return slices.Contains(passkeyRoles, s) }) {
+		detail := "The token carries no application roles: admin consent was never granted. In the app registration, open API permissions and click \"Grant admin consent\" for UserAuthMethod-Passkey.ReadWrite.All."
+		if len(claims.Roles) > 0 {
+			detail = fmt.Sprintf("The token's roles %v lack UserAuthMethod-Passkey.ReadWrite.All: add that application permission and grant admin consent.", claims.Roles)
+		}
+		r.fail("permission", "", detail)
+		return
+	} else {
+		r.ok("permission", fmt.Sprintf("The token holds %v.", claims.Roles))
+	}
+	_, err = g.ListMethods(ctx, probeUser)
+	switch ge := passkeyd.AsGraphError(err); {
+	case err == nil, ge != nil && ge.Status == http.StatusNotFound:
+		r.ok("graph", "Microsoft Graph accepted the token for authentication methods.")
+	default:
+		code, detail := explainGraphError(err)
+		r.fail("graph", code, detail)
+	}
+}
+
+// explainGraphError turns a failed call into Microsoft's code and one
+// sentence telling the admin what to fix.
+func explainGraphError(err error) (code, detail string) {
+	ge := passkeyd.AsGraphError(err)
+	if ge == nil {
+		return "", passkeyd.ErrorMessage(err)
+	}
+	if len(ge.ErrorCodes) > 0 {
+		code = "AADSTS" + strconv.Itoa(ge.ErrorCodes[0])
+		if advice := adviceAADSTS[ge.ErrorCodes[0]]; advice != "" {
+			return code, advice
+		}
+		return code, "Entra refused the token request: " + ge.Message
+	}
+	code = ge.Code
+	switch {
+	case ge.Status == 0:
+		return code, "The endpoint could not be reached: check the host, the network and its TLS certificate. " + errorText(ge.Err)
+	case ge.Status == http.StatusForbidden:
+		return code, "Graph denied access: grant the UserAuthMethod-Passkey.ReadWrite.All application permission and admin consent."
+	case ge.Status == http.StatusUnauthorized:
+		return code, "Graph rejected the token: check that the tenant and cloud match the app registration."
+	case ge.Status == http.StatusTooManyRequests:
+		return code, "Graph is throttling this app; try again later."
+	}
+	return code, fmt.Sprintf("Graph answered HTTP %d: %s", ge.Status, ge.Message)
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "(" + err.Error() + ")"
+}
+
+// adviceAADSTS explains the token errors an admin can fix (graph-api.md §2).
+var adviceAADSTS = map[int]string{
+	7000215: "The client secret is wrong. Paste the secret's Value, not its Secret ID, from Certificates & secrets.",
+	7000222: "The client secret has expired. Create a new one in Certificates & secrets and save it here.",
+	7000218: "The request carried neither a client secret nor a certificate assertion: set a client secret.",
+	700016:  "The application (client) ID was not found in this tenant: check the client ID and the tenant ID.",
+	700027:  "The certificate assertion's signature is invalid: upload this certificate to the app registration.",
+	700024:  "The client assertion is outside its time window: check this server's clock.",
+	90002:   "The tenant was not found: check the tenant ID (a GUID or a verified domain).",
+	900023:  "The tenant ID is malformed: use the Directory (tenant) ID GUID or a verified domain.",
+	90038:   "The tenant lives in another national cloud: choose the matching cloud setting.",
+	70011:   "The requested scope is invalid: check the cloud and Graph URL settings.",
+	700022:  "The requested scope is invalid: check the cloud and Graph URL settings.",
+	700023:  "The requested scope is invalid: check the cloud and Graph URL settings.",
+}
+
+type tokenClaims struct {
+	Roles []string `json:"roles"`
+	TID   string   `json:"tid"`
+	AppID string   `json:"appid"`
+}
+
+// decodeClaims reads (without verifying: it is only for diagnosis) the
+// payload of a JWT access token.
+func decodeClaims(tok string) (*tokenClaims, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[1]) > 64<<10 {
+		return nil, errors.New("not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, errors.New("payload is not base64url")
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, errors.New("payload is not JSON")
+	}
+	return &c, nil
+}
+
+// reportBuilder collects Test Connection steps.
+type reportBuilder struct {
+	steps  []passkeyd.ConnectionStep
+	failed bool
+}
+
+func (r *reportBuilder) add(name, status, code, detail string) {
+	r.steps = append(r.steps, passkeyd.ConnectionStep{Name: name, Status: status, Code: code, Detail: detail})
+}
+func (r *reportBuilder) ok(name, detail string) { r.add(name, passkeyd.StepOK, "", detail) }
+func (r *reportBuilder) warn(name, code, detail string) {
+	r.add(name, passkeyd.StepWarning, code, detail)
+}
+func (r *reportBuilder) fail(name, code, detail string) {
+	r.add(name, passkeyd.StepFailed, code, detail)
+	r.failed = true
+}
+
+// skipRest adds a skipped entry for each named step not yet reported.
+func (r *reportBuilder) skipRest(names ...string) {
+	for _, n := range names {
+		if !slices.ContainsFunc(r.steps, func(s passkeyd.ConnectionStep) bool { return s.Name == n }) {
+			r.add(n, passkeyd.StepSkipped, "", "Skipped: an earlier step failed.")
+		}
+	}
+}
+
+func (r *reportBuilder) lastFailure() string {
+	for i := len(r.steps) - 1; i >= 0; i-- {
+		if r.steps[i].Status == passkeyd.StepFailed {
+			return r.steps[i].Name + ": " + r.steps[i].Detail
+		}
+	}
+	return ""
+}

@@ -1,0 +1,151 @@
+// Package manager is passkeyd's service layer: it implements
+// passkeyd.Service (the admin and device operations) and the work of the
+// background jobs, on top of a passkeyd.Store and a passkeyd.GraphClient.
+//
+// Every state change goes through the store together with its audit event,
+// and every Graph write is preceded by a recorded intent (see
+// docs/architecture.md for the state machines).
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+)
+
+// Sealer encrypts secrets at rest (package secret implements it). aad binds
+// a ciphertext to its place: "table/row/column".
+type Sealer interface {
+	Seal(plaintext []byte, aad string) ([]byte, error)
+	Open(ciphertext []byte, aad string) ([]byte, error)
+}
+
+// GraphFactory builds a Graph client for a configuration (package graph's
+// New, wrapped by cmd/passkeyd).
+type GraphFactory func(cfg passkeyd.GraphConfig) (passkeyd.GraphClient, error)
+
+// Config wires a Manager.
+type Config struct {
+	Store    passkeyd.Store
+	Sealer   Sealer
+	NewGraph GraphFactory
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// DefaultInvitationTTL applies when an invitation asks for none.
+	DefaultInvitationTTL time.Duration
+}
+
+// Manager implements passkeyd.Service.
+type Manager struct {
+	store    passkeyd.Store
+	sealer   Sealer
+	newGraph GraphFactory
+	log      *slog.Logger
+	now      func() time.Time
+	invTTL   time.Duration
+
+	mu        sync.Mutex
+	graph     passkeyd.GraphClient
+	graphFrom time.Time // UpdatedAt of the connector the cached client was built from
+}
+
+var _ passkeyd.Service = (*Manager)(nil)
+
+// New returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil || cfg.Sealer == nil || cfg.NewGraph == nil {
+		return nil, errors.New("manager: Store, Sealer and NewGraph are required")
+	}
+	m := &Manager{
+		store:    cfg.Store,
+		sealer:   cfg.Sealer,
+		newGraph: cfg.NewGraph,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		invTTL:   cfg.DefaultInvitationTTL,
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.invTTL == 0 {
+		m.invTTL = 24 * time.Hour
+	}
+	return m, nil
+}
+
+// newID returns a time-ordered unique ID (UUIDv7), so lists sort by age.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// newToken returns a random bearer credential with a recognisable prefix
+// (so secret scanners can spot a leaked one).
+func newToken(prefix string) passkeyd.Secret {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return passkeyd.Secret(prefix + base64.RawURLEncoding.EncodeToString(b))
+}
+
+// hashToken is how high-entropy bearer credentials are stored: their
+// SHA-256. (A slow hash adds nothing for 256-bit random values.)
+func hashToken(tok passkeyd.Secret) []byte {
+	h := sha256.Sum256([]byte(tok.Reveal()))
+	return h[:]
+}
+
+// event builds an audit event for the actor and request of ctx.
+func (m *Manager) event(ctx context.Context, action, targetType, targetID string, details any) passkeyd.AuditEvent {
+	ev := passkeyd.AuditEvent{
+		Time:       m.now(),
+		Actor:      actorOf(ctx).String(),
+		Action:     action,
+		TargetType: targetType,
+		TargetID:   targetID,
+		Outcome:    passkeyd.OutcomeSuccess,
+		RequestID:  passkeyd.RequestIDFrom(ctx),
+	}
+	if details != nil {
+		if b, err := json.Marshal(details); err == nil && string(b) != "{}" && string(b) != "null" {
+			ev.Details = b
+		}
+	}
+	return ev
+}
+
+// failure marks ev as a failed attempt with a reason safe to store.
+func failure(ev passkeyd.AuditEvent, reason string) passkeyd.AuditEvent {
+	ev.Outcome = passkeyd.OutcomeFailure
+	ev.Reason = reason
+	return ev
+}
+
+func actorOf(ctx context.Context) passkeyd.Actor {
+	a := passkeyd.ActorFrom(ctx)
+	if a.Kind == "" {
+		return passkeyd.SystemActor
+	}
+	return a
+}
+
+// audit writes events that accompany no other change. Failing to write an
+// audit event of a failed attempt must not hide the original error, so it
+// is logged instead of returned. The write uses a context detached from
+// the request: a client that hangs up must not erase the trace.
+func (m *Manager) audit(ctx context.Context, evs ...passkeyd.AuditEvent) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := m.store.AppendAudit(wctx, evs...); err != nil {
+		m.log.ErrorContext(ctx, "audit write failed", "err", err, "action", evs[0].Action)
+	}
+}

@@ -1,0 +1,105 @@
+package manager
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+)
+
+// registrationGrace is how long a revocation waits for a registration that
+// was in flight when its device was removed to report its Graph method ID.
+const registrationGrace = 10 * time.Minute
+
+// RevokePasskey deletes a revoking passkey from Entra and records the
+// outcome. It is the work of a JobRevokePasskey and is idempotent: a
+// passkey in any other state is left alone, and Graph's 404 counts as done.
+//
+// It returns nil when the job is finished (revoked, or permanently failed
+// and recorded as revoke_failed), *passkeyd.RetryLater for throttling and
+// registrations in flight, and other errors for transient failures that
+// the queue retries with backoff.
+func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
+	ctx = passkeyd.WithActor(ctx, passkeyd.SystemActor)
+	pk, err := m.store.Passkey(ctx, passkeyID)
+	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
+		return nil // nothing to do; the job outlived its passkey
+	}
+	if err != nil {
+		return err
+	}
+	if pk.State != passkeyd.PasskeyRevoking {
+		return nil
+	}
+	if pk.GraphMethodID == "" {
+		return m.revokeUnregistered(ctx, pk)
+	}
+	u, err := m.store.User(ctx, pk.UserID)
+	if err != nil {
+		return err
+	}
+	g, _, err := m.graphClient(ctx)
+	if err != nil {
+		// Disabled or broken connector: keep the intent, try again later.
+		return &passkeyd.RetryLater{After: 5 * time.Minute, Reason: passkeyd.ErrorMessage(err), Err: err}
+	}
+	crid := uuid.NewString()
+	err = g.DeleteMethod(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), pk.GraphMethodID)
+	ge := passkeyd.AsGraphError(err)
+	switch {
+	case err == nil || (ge != nil && ge.Status == http.StatusNotFound):
+		now := m.now()
+		pk.State, pk.RevokedAt, pk.UpdatedAt, pk.LastError = passkeyd.PasskeyRevoked, &now, now, ""
+		details := map[string]any{"graph_method_id": pk.GraphMethodID, "device_id": pk.DeviceID}
+		if err != nil {
+			details["note"] = "Graph answered 404: already gone"
+		}
+		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, m.graphEvent(ctx, "passkey.revoked", "passkey", pk.ID, crid, details))
+	case ge == nil:
+		return err
+	case ge.Temporary():
+		after := ge.RetryAfter
+		if after <= 0 {
+			m.audit(ctx, failure(m.graphEvent(ctx, "passkey.revoke_attempt_failed", "passkey", pk.ID, crid, nil), graphReason(err)))
+			return err // the queue's backoff with jitter applies
+		}
+		m.audit(ctx, failure(m.graphEvent(ctx, "passkey.revoke_throttled", "passkey", pk.ID, crid, map[string]any{"retry_after_seconds": after.Seconds()}), graphReason(err)))
+		return &passkeyd.RetryLater{After: after, Reason: graphReason(err), Err: err}
+	default:
+		// Permanent (403, 400, 401 after refresh): retrying cannot help.
+		// Record it for an admin instead of burning attempts.
+		pk.State, pk.LastError, pk.UpdatedAt = passkeyd.PasskeyRevokeFailed, graphReason(err), m.now()
+		ev := failure(m.graphEvent(ctx, "passkey.revoke_failed", "passkey", pk.ID, crid, nil), pk.LastError)
+		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
+	}
+}
+
+// revokeUnregistered handles a revoking passkey with no Graph method ID: its
+// registration was in flight when the device was removed. Either the
+// registration finishes and hands over the method ID (see
+// handOverToRevocation), or it never reached Entra.
+func (m *Manager) revokeUnregistered(ctx context.Context, pk *passkeyd.Passkey) error {
+	e, err := m.store.Enrollment(ctx, pk.EnrollmentID)
+	if err != nil {
+		return err
+	}
+	if e.State == passkeyd.EnrollmentRegistering && m.now().Sub(pk.CreatedAt) < registrationGrace {
+		return &passkeyd.RetryLater{After: 30 * time.Second, Reason: "registration still in flight"}
+	}
+	if e.State == passkeyd.EnrollmentRegistering {
+		// The registering process died mid-call: the outcome is unknown.
+		// Reconciliation (by listing the user's methods) settles it.
+		now := m.now()
+		pk.State, pk.LastError, pk.UpdatedAt = passkeyd.PasskeyUnknown, "device removed while its registration's outcome was unknown", now
+		ev := failure(m.event(ctx, "passkey.revoke_deferred", "passkey", pk.ID, nil), pk.LastError)
+		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
+	}
+	// The registration ended without a method: nothing exists in Entra.
+	now := m.now()
+	pk.State, pk.RevokedAt, pk.UpdatedAt = passkeyd.PasskeyRevoked, &now, now
+	ev := m.event(ctx, "passkey.revoked", "passkey", pk.ID, map[string]any{"note": "never registered in Entra"})
+	return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
+}
