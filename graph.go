@@ -53,6 +53,9 @@ type GraphConfig struct {
 	TenantID      string
 	ClientID      string
 	ClientSecret  Secret
+	// Certificate, when set, is used instead of ClientSecret: the client
+	// authenticates with a signed client assertion.
+	Certificate *ClientCertificate
 	// RootCAs holds extra PEM roots to trust (the emulator's CA); empty
 	// means the system pool.
 	RootCAsPEM []byte
