@@ -24,7 +24,8 @@ func EncodeID(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) 
 // the digit eagerly breaks IDs whose encoding merely ends in a digit.
 //
 // Note that a 32-byte ID with the digit "1" decodes without error to 33
-// wrong bytes; code that matches against known IDs should use idCandidates.
+// wrong bytes; code that matches against known IDs (an allow or exclude
+// list) should use IDCandidates.
 func DecodeID(s string) ([]byte, error) {
 	if len(s) > maxIDLength {
 		return nil, errors.New("credential ID too long")
@@ -41,11 +42,13 @@ func DecodeID(s string) ([]byte, error) {
 	return nil, errBadID
 }
 
-// idCandidates returns every value s may stand for: DecodeID's answer and,
-// when s ends in a padding digit that leaves a valid encoding, the value
-// without it. Matching against held IDs with all candidates catches the
-// .NET form even where the plain decode happens to succeed.
-func idCandidates(s string) [][]byte {
+// IDCandidates returns every value s may stand for: the plain decoding
+// and, when s ends in a padding digit that leaves a valid encoding, the
+// value without the digit. Matching held IDs against all candidates
+// catches the .NET form even where the plain decode happens to succeed;
+// a false match would need two credential IDs that differ only in a final
+// byte, which random 32-byte IDs never do. Nil when s is not an ID.
+func IDCandidates(s string) [][]byte {
 	if len(s) > maxIDLength {
 		return nil
 	}

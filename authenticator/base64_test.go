@@ -51,13 +51,13 @@ func TestIDCandidatesDigitOne(t *testing.T) {
 	id := bytes.Repeat([]byte{0x42}, 32)
 	enc := EncodeID(id) + "1"
 	found := false
-	for _, c := range idCandidates(enc) {
+	for _, c := range IDCandidates(enc) {
 		found = found || bytes.Equal(c, id)
 	}
 	if !found {
-		t.Errorf("idCandidates(%q) misses the 32-byte ID", enc)
+		t.Errorf("IDCandidates(%q) misses the 32-byte ID", enc)
 	}
-	if got := idCandidates(EncodeID(id)); len(got) != 1 || !bytes.Equal(got[0], id) {
+	if got := IDCandidates(EncodeID(id)); len(got) != 1 || !bytes.Equal(got[0], id) {
 		t.Errorf("plain encoding yields %d candidates", len(got))
 	}
 }

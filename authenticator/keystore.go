@@ -137,7 +137,10 @@ func Create(path string, passphrase passkeyd.Secret, opts ...Option) (*Authentic
 	return a, nil
 }
 
-// Open unlocks the keystore at path. A wrong passphrase yields
+// Open unlocks the keystore at path. The file is not locked: one process
+// at a time may use a keystore (the provider CLI runs one command at a
+// time); two writers would each keep their own state and the last save
+// would win. A wrong passphrase yields
 // ErrWrongPassphrase; a truncated or altered file ErrCorruptKeystore; a
 // newer format ErrUnsupportedKeystore. Options other than the KDF cost
 // apply as for New.
@@ -159,6 +162,11 @@ func Open(path string, passphrase passkeyd.Secret, opts ...Option) (*Authenticat
 	a.creds, a.data, a.store = creds, st.Data, kf
 	if a.data == nil {
 		a.data = map[string]string{}
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// The content is encrypted, but others may copy it to attack the
+		// passphrase offline; the next save restores 0600.
+		a.log.Warn("keystore file is accessible to other users", "path", path, "mode", fi.Mode().Perm().String())
 	}
 	a.log.Info("keystore opened", "path", path, "credentials", len(creds))
 	return a, nil

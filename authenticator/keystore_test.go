@@ -322,3 +322,17 @@ func TestNothingSecretPrints(t *testing.T) {
 		}
 	}
 }
+
+func TestKeystoreOpenWarnsOnLooseMode(t *testing.T) {
+	path, _, _ := newTestKeystore(t)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	if _, err := Open(path, testPass, WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "level=WARN") || !strings.Contains(logged.String(), "-rw-r--r--") {
+		t.Errorf("no warning about a 0644 keystore: %s", logged.String())
+	}
+}

@@ -131,8 +131,15 @@ func (a *Authenticator) MakeCredential(publicKeyJSON []byte, opts ...CallOption)
 			"the relying party enforces an unknown credential protection policy")
 	}
 
-	// Key generation (RSA takes a while) happens outside the lock; the
-	// exclusion check and the insertion happen under it, together.
+	// Refuse early, before the key generation (RSA takes a while), which
+	// happens outside the lock; the check is repeated under the lock
+	// together with the insertion, where it counts.
+	a.mu.Lock()
+	ex := a.excludedLocked(o)
+	a.mu.Unlock()
+	if ex != nil {
+		return nil, excludedError(ex)
+	}
 	r := a.rand
 	c := &credential{
 		rpID: o.RPID, userID: o.UserID, userHandle: o.UserHandle,
@@ -159,8 +166,7 @@ func (a *Authenticator) MakeCredential(publicKeyJSON []byte, opts ...CallOption)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if ex := a.excludedLocked(o); ex != nil {
-		return nil, &passkeyd.Error{Code: passkeyd.EConflict, Op: opMake,
-			Message: "a passkey of this user is already on this device", Err: ex}
+		return nil, excludedError(ex)
 	}
 	c.createdAt = a.now().UTC()
 	at, err := a.attest(c, o, cfg)
@@ -176,11 +182,16 @@ func (a *Authenticator) MakeCredential(publicKeyJSON []byte, opts ...CallOption)
 	return at, nil
 }
 
+func excludedError(ex *ExcludedError) error {
+	return &passkeyd.Error{Code: passkeyd.EConflict, Op: opMake,
+		Message: "a passkey of this user is already on this device", Err: ex}
+}
+
 // excludedLocked returns an *ExcludedError for the first excluded ID held
 // for the same relying party; a.mu must be held.
 func (a *Authenticator) excludedLocked(o *CreationOptions) *ExcludedError {
 	for _, s := range o.ExcludeCredentials {
-		for _, id := range idCandidates(s) {
+		for _, id := range IDCandidates(s) {
 			if c := a.find(id); c != nil && c.rpID == o.RPID {
 				return &ExcludedError{RPID: o.RPID, CredentialID: bytes.Clone(c.id)}
 			}

@@ -13,6 +13,8 @@ func testConnector(t *testing.T, e *env) {
 	_, err := e.s.Connector(e.ctx)
 	wantCode(t, "Connector before first save", err, passkeyd.ENotFound, "connector not found")
 
+	secretExpiry := time.Date(2027, 5, 1, 0, 0, 0, 0, time.UTC)
+	debugUntil := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
 	c := &passkeyd.Connector{
 		Enabled: true, HTTPDebug: true, Cloud: passkeyd.CloudCustom,
 		AuthorityHost: "https://login.example.test", GraphURL: "https://graph.example.test",
@@ -20,6 +22,9 @@ func testConnector(t *testing.T, e *env) {
 		TenantID:  "contoso.onmicrosoft.com", ClientID: "11111111-2222-3333-4444-555555555555",
 		HasClientSecret: true, ClientSecretHint: "abc********", SealedClientSecret: []byte{0, 1, 2, 0xff},
 		ChallengeTimeoutMinutes: 60, DisplayNameTemplate: "passkeyd {device}",
+		CredentialType: passkeyd.CredentialCertificate, ClientSecretExpiresAt: &secretExpiry,
+		CertificateChainPEM:  "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n",
+		SealedCertificateKey: []byte{9, 8, 7}, AssertionFormat: passkeyd.AssertionRS256, HTTPDebugUntil: &debugUntil,
 	}
 	if err := e.s.PutConnector(e.ctx, c, ev("connector.updated", "connector", "default")); err != nil {
 		t.Fatalf("PutConnector: %v", err)
@@ -34,8 +39,12 @@ func testConnector(t *testing.T, e *env) {
 	if !bytes.Equal(got.SealedClientSecret, c.SealedClientSecret) {
 		t.Errorf("SealedClientSecret = %x, want %x", got.SealedClientSecret, c.SealedClientSecret)
 	}
+	if !bytes.Equal(got.SealedCertificateKey, c.SealedCertificateKey) {
+		t.Errorf("SealedCertificateKey = %x, want %x", got.SealedCertificateKey, c.SealedCertificateKey)
+	}
 	want := *c
 	got.SealedClientSecret, want.SealedClientSecret = nil, nil
+	got.SealedCertificateKey, want.SealedCertificateKey = nil, nil
 	if !sameTime(got.UpdatedAt, want.UpdatedAt) {
 		t.Errorf("UpdatedAt = %v, want %v", got.UpdatedAt, want.UpdatedAt)
 	}

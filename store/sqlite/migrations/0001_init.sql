@@ -21,6 +21,14 @@ CREATE TABLE connectors (
     client_secret_sealed      BLOB,
     challenge_timeout_minutes INTEGER NOT NULL,
     display_name_template     TEXT    NOT NULL,
+    credential_type           TEXT    NOT NULL DEFAULT 'secret' CHECK (credential_type IN ('secret', 'certificate')),
+    client_secret_expires_at  TEXT,
+    -- Public part of the client certificate; its PKCS #8 key is sealed
+    -- (AAD "connectors/<id>/certificate_key").
+    certificate_chain_pem     TEXT    NOT NULL DEFAULT '',
+    certificate_key_sealed    BLOB,
+    assertion_format          TEXT    NOT NULL DEFAULT '',
+    http_debug_until          TEXT,
     updated_at                TEXT    NOT NULL
 ) STRICT;
 
