@@ -85,6 +85,9 @@ type GraphClient interface {
 	// Token acquires (or returns the cached) access token; used by Test
 	// Connection to show its claims.
 	Token(ctx context.Context) (string, error)
+	// Fido2Policy reads the tenant's FIDO2 authentication method policy
+	// (needs Policy.Read.AuthenticationMethod; 403 otherwise).
+	Fido2Policy(ctx context.Context) (*Fido2Policy, error)
 }
 
 // CreationOptions is Graph's webauthnCredentialCreationOptions.
@@ -127,7 +130,7 @@ type Fido2Method struct {
 // GraphError is a failed call to the Microsoft identity platform or to
 // Graph, with what an admin and the retry logic need.
 type GraphError struct {
-	Op     string // "token", "creationOptions", "create", "list", "get", "delete"
+	Op     string // "token", "creationOptions", "create", "list", "get", "delete", "fido2Policy"
 	Status int    // HTTP status; 0 when no response arrived
 	// Code is Graph's error code (innermost innerError code wins) or the
 	// OAuth error ("invalid_client"); ErrorCodes the AADSTS numbers.

@@ -81,9 +81,27 @@ type Connector struct {
 	TenantID string `json:"tenant_id"`
 	ClientID string `json:"client_id"`
 
-	HasClientSecret    bool   `json:"has_client_secret"`
-	ClientSecretHint   string `json:"client_secret_hint,omitempty"`
-	SealedClientSecret []byte `json:"-"`
+	// CredentialType selects how passkeyd authenticates to Entra.
+	CredentialType     CredentialType `json:"credential_type"`
+	HasClientSecret    bool           `json:"has_client_secret"`
+	ClientSecretHint   string         `json:"client_secret_hint,omitempty"`
+	SealedClientSecret []byte         `json:"-"`
+	// ClientSecretExpiresAt is the secret's expiry as the admin entered it
+	// (Entra does not tell an app when its secret expires).
+	ClientSecretExpiresAt *time.Time `json:"client_secret_expires_at,omitempty"`
+
+	// CertificateChainPEM is the public part of the client certificate
+	// (leaf first); its private key is sealed in SealedCertificateKey
+	// (PKCS #8) and never returned.
+	CertificateChainPEM  string `json:"certificate_chain_pem,omitempty"`
+	SealedCertificateKey []byte `json:"-"`
+	// Certificate describes CertificateChainPEM (derived, not stored).
+	Certificate *CertificateReport `json:"certificate,omitempty"`
+	// AssertionFormat is AssertionPS256 (default) or AssertionRS256.
+	AssertionFormat string `json:"assertion_format,omitempty"`
+
+	// HTTPDebugUntil is when HTTP debug logging switches itself off.
+	HTTPDebugUntil *time.Time `json:"http_debug_until,omitempty"`
 
 	// ChallengeTimeoutMinutes is how long Graph's creation options stay
 	// valid: 5 uses Graph v1.0, anything else (up to 43200) uses beta.
@@ -94,6 +112,15 @@ type Connector struct {
 
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// CredentialType is how the connector authenticates to Entra.
+type CredentialType string
+
+// Credential types.
+const (
+	CredentialSecret      CredentialType = "secret"
+	CredentialCertificate CredentialType = "certificate"
+)
 
 // Connector defaults.
 const (
@@ -130,9 +157,18 @@ func (c *Connector) Validate() error {
 		if c.ClientID == "" {
 			fe.Add("client_id", "is required when the connector is enabled")
 		}
-		if !c.HasClientSecret {
-			fe.Add("client_secret", "is required when the connector is enabled")
+		switch {
+		case c.CredentialType == CredentialSecret && !c.HasClientSecret:
+			fe.Add("client_secret", "is required when the connector is enabled with a client secret")
+		case c.CredentialType == CredentialCertificate && (c.CertificateChainPEM == "" || len(c.SealedCertificateKey) == 0):
+			fe.Add("client_certificate", "is required when the connector is enabled with a certificate")
 		}
+	}
+	if c.CredentialType != CredentialSecret && c.CredentialType != CredentialCertificate {
+		fe.Add("credential_type", `must be "secret" or "certificate"`)
+	}
+	if c.AssertionFormat != "" && c.AssertionFormat != AssertionPS256 && c.AssertionFormat != AssertionRS256 {
+		fe.Add("assertion_format", `must be "ps256" (default) or "rs256"`)
 	}
 	if c.ChallengeTimeoutMinutes < DefaultChallengeTimeoutMinutes || c.ChallengeTimeoutMinutes > MaxChallengeTimeoutMinutes {
 		fe.Add("challenge_timeout_minutes", "must be between 5 and 43200 (30 days)")

@@ -20,8 +20,13 @@ type AdminService interface {
 	// UpdateConnector replaces the connector settings; a nil ClientSecret
 	// keeps the stored one.
 	UpdateConnector(ctx context.Context, u ConnectorUpdate) (*Connector, error)
-	// TestConnection diagnoses the connector step by step.
-	TestConnection(ctx context.Context) (*ConnectionReport, error)
+	// TestConnection diagnoses the connector step by step; with a user,
+	// it also answers whether enrollment for that user would succeed,
+	// without creating anything.
+	TestConnection(ctx context.Context, opts TestOptions) (*ConnectionReport, error)
+	// ValidateCertificate checks an upload (or, when up is empty, the
+	// stored certificate) without saving anything.
+	ValidateCertificate(ctx context.Context, up CertificateUpload) (*CertificateReport, error)
 
 	Policy(ctx context.Context, id string) (*Policy, error)
 	Policies(ctx context.Context) ([]Policy, error)
@@ -91,6 +96,23 @@ type ConnectorUpdate struct {
 	ClientSecret            *Secret `json:"client_secret,omitempty"`
 	ChallengeTimeoutMinutes int     `json:"challenge_timeout_minutes"`
 	DisplayNameTemplate     string  `json:"display_name_template,omitempty"`
+	// CredentialType defaults to certificate when a certificate is
+	// uploaded or stored and no secret is, else secret.
+	CredentialType CredentialType `json:"credential_type,omitempty"`
+	// ClientSecretExpiresAt records the secret's expiry for warnings;
+	// nil keeps the stored date unless a new secret is given.
+	ClientSecretExpiresAt *time.Time `json:"client_secret_expires_at,omitempty"`
+	// ClientCertificate, when set, replaces the stored certificate; an
+	// upload with no content clears it.
+	ClientCertificate *CertificateUpload `json:"client_certificate,omitempty"`
+	AssertionFormat   string             `json:"assertion_format,omitempty"`
+}
+
+// TestOptions are the options of Test Connection.
+type TestOptions struct {
+	// User, when set (UPN or object ID), adds a dry run of enrollment for
+	// that user.
+	User string `json:"user,omitempty"`
 }
 
 // ConnectionReport is the result of Test Connection: each step in order;

@@ -34,10 +34,21 @@ func (c *Client) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdate
 	return &out, nil
 }
 
-// TestConnection runs the connector diagnosis.
-func (c *Client) TestConnection(ctx context.Context) (*passkeyd.ConnectionReport, error) {
+// TestConnection runs the connector diagnosis; opts.User adds a dry run
+// of enrollment for that user.
+func (c *Client) TestConnection(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error) {
 	var out passkeyd.ConnectionReport
-	if err := c.do(ctx, call{method: http.MethodPost, path: connectorPath + "/test", out: &out, want: http.StatusOK}); err != nil {
+	if err := c.do(ctx, call{method: http.MethodPost, path: connectorPath + "/test", in: opts, out: &out, want: http.StatusOK}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ValidateCertificate checks a certificate upload, or the stored
+// certificate when up is empty, without saving anything.
+func (c *Client) ValidateCertificate(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error) {
+	var out passkeyd.CertificateReport
+	if err := c.do(ctx, call{method: http.MethodPost, path: connectorPath + "/validate-certificate", in: api.NewCertificateUpload(up), out: &out, want: http.StatusOK}); err != nil {
 		return nil, err
 	}
 	return &out, nil

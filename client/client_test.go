@@ -102,12 +102,32 @@ func TestAdminRoundTrips(t *testing.T) {
 	same(t, "UpdateConnector", gotUpd, upd)
 
 	rep := passkeyd.ConnectionReport{OK: false, Steps: []passkeyd.ConnectionStep{{Name: "token", Status: passkeyd.StepFailed, Detail: "bad secret", Code: "AADSTS7000215"}}}
-	svc.TestConnectionFn = func(context.Context) (*passkeyd.ConnectionReport, error) { return &rep, nil }
-	gotRep, err := c.TestConnection(ctx)
+	var gotOpts passkeyd.TestOptions
+	svc.TestConnectionFn = func(_ context.Context, o passkeyd.TestOptions) (*passkeyd.ConnectionReport, error) {
+		gotOpts = o
+		return &rep, nil
+	}
+	gotRep, err := c.TestConnection(ctx, passkeyd.TestOptions{User: "alice@contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	same(t, "TestConnection", *gotRep, rep)
+	same(t, "TestConnection options", gotOpts, passkeyd.TestOptions{User: "alice@contoso.com"})
+
+	// Validate Certificate: the key travels to the server, never back.
+	var gotUp passkeyd.CertificateUpload
+	certRep := passkeyd.CertificateReport{Valid: true, KeyMatches: true, Subject: "CN=passkeyd", ThumbprintSHA1: "AB12"}
+	svc.ValidateCertificateFn = func(_ context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error) {
+		gotUp = up
+		return &certRep, nil
+	}
+	up := passkeyd.CertificateUpload{CertificatePEM: "-----BEGIN CERTIFICATE-----", PrivateKeyPEM: "-----BEGIN PRIVATE KEY-----", PKCS12: []byte{1, 2, 3}, Password: "pw"}
+	gotCert, err := c.ValidateCertificate(ctx, up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "ValidateCertificate", *gotCert, certRep)
+	same(t, "ValidateCertificate upload", gotUp, up)
 
 	pol := passkeyd.Policy{ID: "default", Name: "Default", EntraPasskey: passkeyd.PolicyRequired, MaxPasskeysPerUser: 3, CreatedAt: now, UpdatedAt: now}
 	svc.PoliciesFn = func(context.Context) ([]passkeyd.Policy, error) { return []passkeyd.Policy{pol}, nil }

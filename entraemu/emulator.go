@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,8 @@ type Emulator struct {
 	latency    time.Duration
 	stats      Stats
 	caFile     string
+	attRoots   []*x509.Certificate // trusted attestation roots (FIDO metadata stand-in)
+	idEncoding IDEncoding
 
 	srvMu  sync.Mutex // guards the HTTPS server fields below
 	srv    *http.Server

@@ -18,6 +18,9 @@ const (
 	OpList            Op = "list"
 	OpGet             Op = "get"
 	OpDelete          Op = "delete"
+	// OpGetFido2Policy reads the tenant's FIDO2 authentication method
+	// configuration.
+	OpGetFido2Policy Op = "getFido2Policy"
 )
 
 // Fault makes calls of one operation fail. Faults are matched in the
@@ -58,7 +61,7 @@ func (e *Emulator) InjectFault(f Fault) error {
 		return fmt.Errorf("entraemu: inject fault: status %d is not an HTTP error status", f.Status)
 	}
 	switch f.Op {
-	case OpToken, OpCreationOptions, OpCreate, OpList, OpGet, OpDelete:
+	case OpToken, OpCreationOptions, OpCreate, OpList, OpGet, OpDelete, OpGetFido2Policy:
 	default:
 		return fmt.Errorf("entraemu: inject fault: unknown operation %q", f.Op)
 	}

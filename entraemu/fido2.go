@@ -52,6 +52,15 @@ func (e *Emulator) handleCreationOptions(w http.ResponseWriter, r *http.Request,
 		}
 		minutes = n
 	}
+	// Only the method's state is checked here; targets, self-service and
+	// credential rules are enforced at create (see the package doc).
+	e.mu.Lock()
+	state := c.tenant.policy.State
+	e.mu.Unlock()
+	if state != policyEnabled {
+		e.writeGraphError(w, c, policyDenied(InnerCodeFido2MethodDisabled, "The FIDO2 (passkey) authentication method is disabled in the tenant's authentication methods policy."))
+		return
+	}
 	expires := e.now().Add(time.Duration(minutes) * time.Minute).UTC()
 	ch, ok := e.newChallenge(challengeState{purpose: purposeCreate, tenantID: c.tenant.ID, userID: c.user.ID, expires: expires}, createChallengeBytes)
 	if !ok {
@@ -61,7 +70,7 @@ func (e *Emulator) handleCreationOptions(w http.ResponseWriter, r *http.Request,
 	e.mu.Lock()
 	exclude := []map[string]any{}
 	for _, m := range c.tenant.methods[c.user.ID] {
-		exclude = append(exclude, map[string]any{"type": "public-key", "id": b64(m.CredentialID), "transports": []string{}})
+		exclude = append(exclude, map[string]any{"type": "public-key", "id": credentialIDString(m.CredentialID, e.idEncoding), "transports": []string{}})
 	}
 	e.mu.Unlock()
 	writeGraphJSON(w, http.StatusOK, map[string]any{
@@ -115,8 +124,11 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request, c *graph
 		return
 	}
 	e.log.Info("fido2 method created", "tenant", c.tenant.ID, "user", c.user.ID, "method_id", m.ID, "aaguid", m.AAGUID)
-	w.Header().Set("Location", e.baseURL(r)+"/"+c.version+"/users/"+c.user.ID+"/authentication/fido2Methods/"+m.ID)
-	writeGraphJSON(w, http.StatusCreated, e.methodJSON(r, c, m, true))
+	e.mu.Lock()
+	enc := e.idEncoding
+	e.mu.Unlock()
+	w.Header().Set("Location", e.baseURL(r)+"/"+c.version+"/users/"+c.user.ID+"/authentication/fido2Methods/"+url.PathEscape(methodIDString(m, enc)))
+	writeGraphJSON(w, http.StatusCreated, e.methodJSON(r, c, m, enc, true))
 }
 
 func badRequest(format string, args ...any) *graphError {
@@ -147,6 +159,14 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 	}
 	if n := utf8.RuneCountInString(*req.DisplayName); n < 1 || n > maxDisplayName || strings.TrimSpace(*req.DisplayName) == "" {
 		return nil, badRequest("displayName must be 1 to %d characters.", maxDisplayName)
+	}
+	// User-level policy first: the user may not register a passkey at
+	// all, whatever the credential.
+	e.mu.Lock()
+	policy := cloneFido2Policy(c.tenant.policy)
+	e.mu.Unlock()
+	if ge := checkUserPolicy(policy, c.user); ge != nil {
+		return nil, ge
 	}
 	pk := req.PublicKeyCredential
 	rawID, err1 := base64.RawURLEncoding.DecodeString(pk.ID)
@@ -209,6 +229,16 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 	if err != nil {
 		return nil, badRequest("The authenticator data has no valid AAGUID.")
 	}
+	facts := credentialFacts{aaguid: aaguid, backupEligible: ao.AuthData.Flags.HasBackupEligible(), format: ao.Format}
+	x5c, _ := ao.AttStatement["x5c"].([]any)
+	for _, c := range x5c {
+		if der, ok := c.([]byte); ok {
+			facts.x5c = append(facts.x5c, der)
+		}
+	}
+	if ge := e.checkCredentialPolicy(policy, facts); ge != nil {
+		return nil, ge
+	}
 	m := &Method{
 		UserID:                  c.user.ID,
 		DisplayName:             *req.DisplayName,
@@ -225,15 +255,14 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 	if ao.AuthData.Flags.HasBackupEligible() {
 		m.PasskeyType = "synced"
 	}
-	if x5c, ok := ao.AttStatement["x5c"].([]any); ok && len(x5c) > 0 {
-		// The chain's signature was verified; without FIDO metadata its
-		// root cannot be, which the emulator accepts as "attested".
+	if len(facts.x5c) > 0 {
+		// The chain's signature was verified; its root is checked only
+		// where the policy enforces attestation, which the emulator
+		// accepts as "attested" either way.
 		m.AttestationLevel = "attested"
-		for _, c := range x5c {
-			if der, ok := c.([]byte); ok {
-				sum := sha1.Sum(der)
-				m.AttestationCertificates = append(m.AttestationCertificates, strings.ToUpper(hex.EncodeToString(sum[:])))
-			}
+		for _, der := range facts.x5c {
+			sum := sha1.Sum(der)
+			m.AttestationCertificates = append(m.AttestationCertificates, strings.ToUpper(hex.EncodeToString(sum[:])))
 		}
 	}
 	m.ID = methodID(m.CredentialID)
@@ -257,11 +286,7 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 // methodID is Graph's observed method ID form: base64url of the
 // credential ID followed by the number of '=' padding characters removed
 // (the .NET token encoding). Clients must treat it as opaque.
-func methodID(credID []byte) string {
-	s := base64.URLEncoding.EncodeToString(credID)
-	t := strings.TrimRight(s, "=")
-	return t + strconv.Itoa(len(s)-len(t))
-}
+func methodID(credID []byte) string { return paddingDigit(credID) }
 
 // jsonProblem describes a JSON decoding error without echoing input.
 func jsonProblem(err error) string {
@@ -293,10 +318,11 @@ func webauthnProblem(err error) string {
 }
 
 // methodJSON is a fido2AuthenticationMethod as Graph returns it.
-func (e *Emulator) methodJSON(r *http.Request, c *graphCall, m *Method, withContext bool) map[string]any {
+// Its id is written in the encoding enc (SetIDEncoding).
+func (e *Emulator) methodJSON(r *http.Request, c *graphCall, m *Method, enc IDEncoding, withContext bool) map[string]any {
 	v := map[string]any{
 		"@odata.type":             "#microsoft.graph.fido2AuthenticationMethod",
-		"id":                      m.ID,
+		"id":                      methodIDString(m, enc),
 		"displayName":             m.DisplayName,
 		"createdDateTime":         m.CreatedDateTime.UTC().Format(time.RFC3339),
 		"aaGuid":                  m.AAGUID,
@@ -328,7 +354,7 @@ func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request, c *graphCa
 	page := []map[string]any{}
 	end := min(offset+e.pageSize, len(all))
 	for i := offset; i < end; i++ {
-		page = append(page, e.methodJSON(r, c, all[i], false))
+		page = append(page, e.methodJSON(r, c, all[i], e.idEncoding, false))
 	}
 	more := end < len(all)
 	e.mu.Unlock()
@@ -343,10 +369,11 @@ func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request, c *graphCa
 	writeGraphJSON(w, http.StatusOK, body)
 }
 
-// methodIndexLocked finds a method of the call's user by ID; caller holds e.mu.
+// methodIndexLocked finds a method of the call's user by ID, in any
+// encoding the emulator writes; caller holds e.mu.
 func (c *graphCall) methodIndexLocked(id string) int {
 	for i, m := range c.tenant.methods[c.user.ID] {
-		if m.ID == id {
+		if matchesMethodID(m, id) {
 			return i
 		}
 	}
@@ -367,12 +394,13 @@ func (e *Emulator) handleGet(w http.ResponseWriter, r *http.Request, c *graphCal
 	if i >= 0 {
 		m = copyMethod(c.tenant.methods[c.user.ID][i])
 	}
+	enc := e.idEncoding
 	e.mu.Unlock()
 	if i < 0 {
 		e.writeGraphError(w, c, gerr(http.StatusNotFound, "itemNotFound", "The requested FIDO2 method was not found."))
 		return
 	}
-	writeGraphJSON(w, http.StatusOK, e.methodJSON(r, c, &m, true))
+	writeGraphJSON(w, http.StatusOK, e.methodJSON(r, c, &m, enc, true))
 }
 
 func (e *Emulator) handleDelete(w http.ResponseWriter, r *http.Request, c *graphCall) {

@@ -20,30 +20,38 @@ type graphCall struct {
 	userSeg   string // the user path segment as sent (escaped)
 }
 
-// graphError is a Graph error: status, code and message.
+// graphError is a Graph error: status, code and message, and for policy
+// rejections a machine hint sent as innerError.code.
 type graphError struct {
 	status int
 	code   string
 	msg    string
+	inner  string
 }
 
 func (g *graphError) Error() string { return g.code + ": " + g.msg }
 
-func gerr(status int, code, msg string) *graphError { return &graphError{status, code, msg} }
+func gerr(status int, code, msg string) *graphError {
+	return &graphError{status: status, code: code, msg: msg}
+}
 
 // writeGraphError writes Graph's error envelope (graph-api.md §7).
 func (e *Emulator) writeGraphError(w http.ResponseWriter, c *graphCall, ge *graphError) {
 	if ge.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
 	}
+	inner := map[string]any{
+		"date":              e.now().UTC().Format("2006-01-02T15:04:05"),
+		"request-id":        c.requestID,
+		"client-request-id": c.clientID,
+	}
+	if ge.inner != "" {
+		inner["code"] = ge.inner
+	}
 	writeJSON(w, ge.status, map[string]any{"error": map[string]any{
-		"code":    ge.code,
-		"message": ge.msg,
-		"innerError": map[string]any{
-			"date":              e.now().UTC().Format("2006-01-02T15:04:05"),
-			"request-id":        c.requestID,
-			"client-request-id": c.clientID,
-		},
+		"code":       ge.code,
+		"message":    ge.msg,
+		"innerError": inner,
 	}})
 }
 
@@ -77,6 +85,10 @@ func (e *Emulator) serveGraph(w http.ResponseWriter, r *http.Request) {
 		segs[i] = u
 	}
 	c.version = segs[0]
+	if isFido2PolicyPath(segs) {
+		e.serveFido2Policy(w, r, c)
+		return
+	}
 	if len(segs) < 5 || segs[1] != "users" || segs[3] != "authentication" || segs[4] != "fido2Methods" || len(segs) > 6 {
 		e.writeGraphError(w, c, gerr(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+truncate(r.URL.Path, 200)+"'. The emulator serves only /users/{user}/authentication/fido2Methods."))
 		return
@@ -138,30 +150,10 @@ func (e *Emulator) graphRoute(r *http.Request, segs []string) (Op, graphHandler,
 // authorize checks the bearer token (signature, audience, lifetime,
 // tenant, roles) and resolves the user in the token's tenant.
 func (e *Emulator) authorize(r *http.Request, c *graphCall, user string) *graphError {
-	authz := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(authz, "Bearer ")
-	if !ok || tok == "" {
-		return gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+	t, roles, ge := e.authenticate(r, c)
+	if ge != nil {
+		return ge
 	}
-	jwt, err := e.verifyAccessToken(r, tok)
-	if err != nil {
-		e.log.Debug("bearer token refused", "reason", err.Error(), "request_id", c.requestID)
-		msg := "Access token validation failure. Invalid audience."
-		switch {
-		case errors.Is(err, errTokenExpired):
-			msg = "Lifetime validation failed, the token is expired."
-		case !errors.Is(err, errTokenAudience):
-			msg = "IDX14100: JWT is not well formed, or its signature is invalid."
-		}
-		return gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
-	}
-	e.mu.Lock()
-	t := e.tenant(jwt.str("tid"))
-	e.mu.Unlock()
-	if t == nil || jwt.str("iss") != "https://sts.windows.net/"+t.ID+"/" {
-		return gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: unknown tenant or issuer.")
-	}
-	roles, _ := jwt.Claims["roles"].([]any)
 	if !slices.ContainsFunc(roles, func(v any) bool {
 		return v == RolePasskeyReadWriteAll || v == RoleAuthMethodReadWriteAll
 	}) {
@@ -177,6 +169,36 @@ func (e *Emulator) authorize(r *http.Request, c *graphCall, user string) *graphE
 	}
 	c.tenant, c.user = t, u
 	return nil
+}
+
+// authenticate checks the bearer token (signature, audience, lifetime,
+// tenant) and returns the token's tenant and roles claim.
+func (e *Emulator) authenticate(r *http.Request, c *graphCall) (*tenantState, []any, *graphError) {
+	authz := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(authz, "Bearer ")
+	if !ok || tok == "" {
+		return nil, nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+	}
+	jwt, err := e.verifyAccessToken(r, tok)
+	if err != nil {
+		e.log.Debug("bearer token refused", "reason", err.Error(), "request_id", c.requestID)
+		msg := "Access token validation failure. Invalid audience."
+		switch {
+		case errors.Is(err, errTokenExpired):
+			msg = "Lifetime validation failed, the token is expired."
+		case !errors.Is(err, errTokenAudience):
+			msg = "IDX14100: JWT is not well formed, or its signature is invalid."
+		}
+		return nil, nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", msg)
+	}
+	e.mu.Lock()
+	t := e.tenant(jwt.str("tid"))
+	e.mu.Unlock()
+	if t == nil || jwt.str("iss") != "https://sts.windows.net/"+t.ID+"/" {
+		return nil, nil, gerr(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure: unknown tenant or issuer.")
+	}
+	roles, _ := jwt.Claims["roles"].([]any)
+	return t, roles, nil
 }
 
 var (

@@ -188,6 +188,10 @@ type makeOpts struct {
 	flags     byte   // default UP|UV|AT
 	flipSig   bool
 	backup    bool
+	// attKey and x5c, with format "packed", make a full attestation: the
+	// statement is signed by attKey and carries x5c (DER, leaf first).
+	attKey *ecdsa.PrivateKey
+	x5c    [][]byte
 }
 
 func (a *authenticator) coseKey(t testing.TB) []byte {
@@ -242,7 +246,11 @@ func (a *authenticator) create(t testing.TB, pk map[string]any, displayName stri
 	if format == "packed" {
 		cdh := sha256.Sum256(cdj)
 		sum := sha256.Sum256(append(append([]byte{}, ad...), cdh[:]...))
-		sig, err := ecdsa.SignASN1(rand.Reader, a.key, sum[:])
+		signer := a.key
+		if o.attKey != nil {
+			signer = o.attKey
+		}
+		sig, err := ecdsa.SignASN1(rand.Reader, signer, sum[:])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,6 +258,9 @@ func (a *authenticator) create(t testing.TB, pk map[string]any, displayName stri
 			sig[len(sig)-1] ^= 0x01
 		}
 		stmt = map[string]any{"alg": -7, "sig": sig}
+		if len(o.x5c) > 0 {
+			stmt["x5c"] = o.x5c
+		}
 	}
 	att, err := cbor.Marshal(map[string]any{"fmt": format, "attStmt": stmt, "authData": ad})
 	if err != nil {

@@ -60,6 +60,7 @@ func (e *Emulator) Users(tenant string) []User {
 	for _, u := range t.users {
 		c := *u
 		c.Handle = slices.Clone(u.Handle)
+		c.Groups = slices.Clone(u.Groups)
 		out = append(out, c)
 	}
 	return out

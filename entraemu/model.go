@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,11 @@ import (
 const (
 	RolePasskeyReadWriteAll    = "UserAuthMethod-Passkey.ReadWrite.All"
 	RoleAuthMethodReadWriteAll = "UserAuthenticationMethod.ReadWrite.All"
+	// RolePolicyReadAuthMethod reads the authentication methods policy
+	// (the FIDO2 policy preflight); RolePolicyReadWriteAuthMethod, its
+	// write counterpart, reads it too.
+	RolePolicyReadAuthMethod      = "Policy.Read.AuthenticationMethod"
+	RolePolicyReadWriteAuthMethod = "Policy.ReadWrite.AuthenticationMethod"
 )
 
 // Tenant is an Entra directory.
@@ -56,6 +62,9 @@ type User struct {
 	ID          string `json:"id"` // object ID, GUID
 	UPN         string `json:"upn"`
 	DisplayName string `json:"display_name"`
+	// Groups are the object IDs (GUIDs) of the groups the user belongs
+	// to, for the FIDO2 policy's group targets.
+	Groups []string `json:"groups,omitempty"`
 	// Handle is the WebAuthn user handle Graph hands out in creation
 	// options; derived from the tenant and object ID when empty.
 	Handle []byte `json:"-"`
@@ -86,6 +95,7 @@ type tenantState struct {
 	apps    []*App
 	users   []*User
 	methods map[string][]*Method // by user object ID, in creation order
+	policy  passkeyd.Fido2Policy // validated and normalised; see policy.go
 }
 
 func (t *tenantState) app(clientID string) *App {
@@ -148,7 +158,7 @@ func (e *Emulator) AddTenant(t Tenant) (Tenant, error) {
 	if e.tenant(t.ID) != nil || e.tenant(t.Domain) != nil {
 		return Tenant{}, fmt.Errorf("entraemu: add tenant %s: already exists", t.Domain)
 	}
-	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}})
+	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}, policy: defaultFido2Policy()})
 	return t, nil
 }
 
@@ -268,6 +278,11 @@ func (e *Emulator) AddUser(tenant string, u User) (User, error) {
 	if !passkeyd.ValidUPN(u.UPN) {
 		return User{}, fmt.Errorf("entraemu: add user: %q is not a valid UPN", u.UPN)
 	}
+	groups, err := normaliseGroups(u.Groups)
+	if err != nil {
+		return User{}, fmt.Errorf("entraemu: add user %s: %w", u.UPN, err)
+	}
+	u.Groups = groups
 	if u.DisplayName == "" {
 		local, _, _ := strings.Cut(u.UPN, "@")
 		u.DisplayName = strings.ToUpper(local[:1]) + local[1:]
@@ -299,6 +314,29 @@ func newSecretValue() string {
 	s := base64.RawURLEncoding.EncodeToString(b)
 	s = strings.NewReplacer("-", "~", "_", ".").Replace(s)
 	return s[:3] + "8Q~" + s[3:37]
+}
+
+// maxUserGroups bounds a user's group memberships.
+const maxUserGroups = 1000
+
+// normaliseGroups checks that groups are distinct GUIDs and lowercases
+// them, returning a fresh slice (nil when empty).
+func normaliseGroups(groups []string) ([]string, error) {
+	if len(groups) > maxUserGroups {
+		return nil, fmt.Errorf("%d groups, at most %d", len(groups), maxUserGroups)
+	}
+	var out []string
+	for i, g := range groups {
+		if !passkeyd.IsGUID(g) {
+			return nil, fmt.Errorf("groups[%d] %q is not a GUID", i, truncate(g, 64))
+		}
+		g = strings.ToLower(g)
+		if slices.Contains(out, g) {
+			return nil, fmt.Errorf("groups[%d] %s is listed twice", i, g)
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }
 
 func copyApp(a *App) App {

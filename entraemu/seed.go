@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	passkeyd "github.com/passkeyd/passkeyd"
 )
 
 // maxSeed bounds a seed file.
@@ -17,11 +19,27 @@ const maxSeed = 8 << 20
 //	            "secrets": [{"id": "<guid>", "value": "…", "expires": "2030-01-01T00:00:00Z"}],
 //	            "roles": ["UserAuthMethod-Passkey.ReadWrite.All"],
 //	            "certificates": [{"pem": "-----BEGIN CERTIFICATE-----…"}]}],
-//	  "users": [{"id": "<guid>", "upn": "alice@contoso.onmicrosoft.com", "display_name": "Alice"}]}]}
+//	  "users": [{"id": "<guid>", "upn": "alice@contoso.onmicrosoft.com", "display_name": "Alice",
+//	             "groups": ["<group guid>"]}],
+//	  "fido2_policy": {"state": "enabled", "isSelfServiceRegistrationAllowed": true,
+//	                   "isAttestationEnforced": false,
+//	                   "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["<guid>"]},
+//	                   "includeTargets": [{"targetType": "group", "id": "all_users"}],
+//	                   "excludeTargets": [{"targetType": "group", "id": "<group guid>"}],
+//	                   "passkeyProfiles": [{"id": "…", "name": "…", "passkeyTypes": "deviceBound",
+//	                                        "attestationEnforcement": "registrationOnly"}]}}],
+//	 "trusted_attestation_roots": ["-----BEGIN CERTIFICATE-----…"]}
 //
-// Empty IDs get random GUIDs. Unknown fields are errors.
+// Empty IDs get random GUIDs. Unknown fields are errors. A tenant without
+// fido2_policy gets the default policy (FIDO2 enabled for all users,
+// self-service allowed, no restrictions); the policy's own fields use
+// Graph's names, as GET .../authenticationMethodConfigurations/fido2
+// returns them.
 type Seed struct {
 	Tenants []SeedTenant `json:"tenants"`
+	// TrustedAttestationRoots are PEM certificates trusted as attestation
+	// roots (see AddTrustedAttestationRoot).
+	TrustedAttestationRoots []string `json:"trusted_attestation_roots,omitempty"`
 }
 
 // SeedTenant is one tenant of a Seed with what it owns.
@@ -30,6 +48,8 @@ type SeedTenant struct {
 	Domain string `json:"domain"`
 	Apps   []App  `json:"apps"`
 	Users  []User `json:"users"`
+	// Fido2Policy, when set, replaces the default FIDO2 policy.
+	Fido2Policy *passkeyd.Fido2Policy `json:"fido2_policy,omitempty"`
 }
 
 // LoadSeed decodes a JSON seed strictly (unknown fields are errors,
@@ -68,6 +88,16 @@ func (e *Emulator) applySeed(s *Seed) error {
 			if _, err := e.AddUser(t.ID, u); err != nil {
 				errs = append(errs, fmt.Errorf("tenants[%d].users[%d]: %w", i, j, err))
 			}
+		}
+		if st.Fido2Policy != nil {
+			if err := e.SetFido2Policy(t.ID, *st.Fido2Policy); err != nil {
+				errs = append(errs, fmt.Errorf("tenants[%d].fido2_policy: %w", i, err))
+			}
+		}
+	}
+	for i, root := range s.TrustedAttestationRoots {
+		if err := e.AddTrustedAttestationRoot([]byte(root)); err != nil {
+			errs = append(errs, fmt.Errorf("trusted_attestation_roots[%d]: %w", i, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -93,8 +93,15 @@ func New(cfg passkeyd.GraphConfig, opts ...Option) (*Client, error) {
 	case !passkeyd.IsGUID(cfg.ClientID):
 		fe.Add("client_id", "must be the application (client) ID, a GUID")
 	}
-	if cfg.ClientSecret == "" {
-		fe.Add("client_secret", "is required")
+	switch {
+	case cfg.ClientSecret != "" && cfg.Certificate != nil:
+		fe.Add("client_certificate", "set either a client secret or a client certificate, not both")
+	case cfg.Certificate != nil:
+		if msg := checkCertificate(cfg.Certificate); msg != "" {
+			fe.Add("client_certificate", msg)
+		}
+	case cfg.ClientSecret == "":
+		fe.Add("client_secret", "is required, unless a client certificate is set")
 	}
 	if cfg.Timeout < 0 {
 		fe.Add("timeout", "must not be negative")

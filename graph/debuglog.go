@@ -35,9 +35,11 @@ func isSecretKey(lowerKey string) bool {
 
 // isShortenedKey reports whether a key holds WebAuthn material that is
 // logged as a prefix and length: enough to compare two calls, too little to
-// replay anything.
+// replay anything. A live creationOptions challenge is such material: with
+// it, anyone reading the log could complete a registration for the user
+// until the challenge expires.
 func isShortenedKey(lowerKey string) bool {
-	return lowerKey == "attestationobject" || lowerKey == "clientdatajson"
+	return lowerKey == "attestationobject" || lowerKey == "clientdatajson" || lowerKey == "challenge"
 }
 
 // throttleHeaders are the response headers worth an admin's eyes when

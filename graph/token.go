@@ -44,7 +44,7 @@ func newTokenSource(cfg passkeyd.GraphConfig, hc *http.Client, now func() time.T
 	ts := &tokenSource{
 		scope:   cfg.GraphURL + "/.default",
 		now:     now,
-		newCred: func() (azcore.TokenCredential, error) { return newCredential(cfg, hc) },
+		newCred: func() (azcore.TokenCredential, error) { return newCredential(cfg, hc, now) },
 	}
 	cred, err := ts.newCred()
 	if err != nil {
@@ -55,9 +55,11 @@ func newTokenSource(cfg passkeyd.GraphConfig, hc *http.Client, now func() time.T
 }
 
 // newCredential builds the credential the config holds. It is the one
-// place that knows the kinds: a client certificate (a later addition)
-// becomes another case returning azidentity.ClientCertificateCredential.
-func newCredential(cfg passkeyd.GraphConfig, hc *http.Client) (azcore.TokenCredential, error) {
+// place that knows the kinds: a client secret, or a client certificate
+// whose assertions assertionSigner signs (see there for why not
+// azidentity's own certificate credential). New has already checked that
+// exactly one is set.
+func newCredential(cfg passkeyd.GraphConfig, hc *http.Client, now func() time.Time) (azcore.TokenCredential, error) {
 	copts := azcore.ClientOptions{
 		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost + "/"},
 		Transport: hc,
@@ -65,18 +67,27 @@ func newCredential(cfg passkeyd.GraphConfig, hc *http.Client) (azcore.TokenCrede
 		// default would add up to three hidden retries per token call.
 		Retry: policy.RetryOptions{MaxRetries: -1},
 	}
+	var (
+		cred azcore.TokenCredential
+		err  error
+	)
 	switch {
+	case cfg.Certificate != nil:
+		signer := newAssertionSigner(cfg, now)
+		cred, err = azidentity.NewClientAssertionCredential(cfg.TenantID, cfg.ClientID, signer.assertion,
+			&azidentity.ClientAssertionCredentialOptions{ClientOptions: copts, DisableInstanceDiscovery: true})
 	case cfg.ClientSecret != "":
-		cred, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
+		cred, err = azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret.Reveal(),
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: copts, DisableInstanceDiscovery: true})
-		if err != nil {
-			// azidentity only fails here on a malformed tenant ID, and
-			// its text holds no secret.
-			return nil, passkeyd.WrapError(passkeyd.EInvalid, err, "invalid tenant ID for the token endpoint")
-		}
-		return cred, nil
+	default:
+		return nil, passkeyd.Errorf(passkeyd.EInvalid, "no client credential configured: set a client secret or a client certificate")
 	}
-	return nil, passkeyd.Errorf(passkeyd.EInvalid, "no client credential configured: set a client secret")
+	if err != nil {
+		// azidentity only fails here on a malformed tenant ID, and its
+		// text holds no secret.
+		return nil, passkeyd.WrapError(passkeyd.EInvalid, err, "invalid tenant ID for the token endpoint")
+	}
+	return cred, nil
 }
 
 // get returns a token and the generation of the credential that issued it.

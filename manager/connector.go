@@ -2,16 +2,26 @@ package manager
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"strings"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/certs"
 )
 
-// secretAAD binds the sealed client secret to its row and column.
-const secretAAD = "connectors/" + passkeyd.ConnectorID + "/client_secret"
+// The sealed client secret and certificate key are bound to their row and
+// column: a ciphertext copied elsewhere does not decrypt.
+const (
+	secretAAD  = "connectors/" + passkeyd.ConnectorID + "/client_secret"
+	certKeyAAD = "connectors/" + passkeyd.ConnectorID + "/certificate_key"
+)
+
+// DefaultHTTPDebugPeriod is how long HTTP debug logging stays on once
+// enabled: debug logs are verbose and an admin forgets to switch them off.
+const DefaultHTTPDebugPeriod = 60 * time.Minute
 
 // maxCAPEM bounds the custom cloud's CA bundle.
 const maxCAPEM = 64 << 10
@@ -22,6 +32,7 @@ func defaultConnector() *passkeyd.Connector {
 		Cloud:                   passkeyd.CloudGlobal,
 		ChallengeTimeoutMinutes: passkeyd.DefaultChallengeTimeoutMinutes,
 		DisplayNameTemplate:     passkeyd.DefaultDisplayNameTemplate,
+		CredentialType:          passkeyd.CredentialSecret,
 	}
 }
 
@@ -32,7 +43,16 @@ func (m *Manager) Connector(ctx context.Context) (*passkeyd.Connector, error) {
 	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
 		return defaultConnector(), nil
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	if c.HTTPDebug && c.HTTPDebugUntil != nil && !m.now().Before(*c.HTTPDebugUntil) {
+		c.HTTPDebug = false // switched itself off
+	}
+	if c.CertificateChainPEM != "" {
+		c.Certificate = certs.Describe([]byte(c.CertificateChainPEM), m.now())
+	}
+	return c, nil
 }
 
 // UpdateConnector replaces the connector settings. A nil ClientSecret keeps
@@ -64,22 +84,28 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 	}
 
 	changed := map[string]any{}
-	if u.ClientSecret != nil {
-		s := passkeyd.Secret(strings.TrimSpace(u.ClientSecret.Reveal()))
-		if s == "" {
-			c.HasClientSecret, c.ClientSecretHint, c.SealedClientSecret = false, "", nil
-			changed["client_secret"] = "cleared"
-		} else {
-			if len(s) > 1024 {
-				return nil, fieldError("client_secret", "must be at most 1024 characters")
-			}
-			sealed, err := m.sealer.Seal([]byte(s.Reveal()), secretAAD)
-			if err != nil {
-				return nil, passkeyd.WrapError(passkeyd.EInternal, err, "cannot seal the client secret")
-			}
-			c.HasClientSecret, c.ClientSecretHint, c.SealedClientSecret = true, s.Hint(), sealed
-			changed["client_secret"] = "replaced"
-		}
+	now := m.now()
+	if err := m.applySecret(&c, u, changed); err != nil {
+		return nil, err
+	}
+	if err := m.applyCertificate(&c, u, changed, now); err != nil {
+		return nil, err
+	}
+	c.AssertionFormat = u.AssertionFormat
+	switch {
+	case u.CredentialType != "":
+		c.CredentialType = u.CredentialType
+	case u.ClientCertificate != nil && c.CertificateChainPEM != "" && u.ClientSecret == nil:
+		c.CredentialType = passkeyd.CredentialCertificate
+	case c.CredentialType == "":
+		c.CredentialType = passkeyd.CredentialSecret
+	}
+	switch {
+	case !c.HTTPDebug:
+		c.HTTPDebugUntil = nil
+	case !old.HTTPDebug || old.HTTPDebugUntil == nil || !now.Before(*old.HTTPDebugUntil):
+		until := now.Add(m.httpDebugFor)
+		c.HTTPDebugUntil = &until
 	}
 	var fe passkeyd.FieldErrors
 	if c.CACertPEM != "" {
@@ -105,7 +131,8 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 			changed[k] = v[1]
 		}
 	}
-	c.UpdatedAt = m.now()
+	c.UpdatedAt = now
+	c.Certificate = nil // derived on read
 	ev := m.event(ctx, "connector.updated", "connector", c.ID, map[string]any{"changed": changed})
 	if err := m.store.PutConnector(ctx, &c, ev); err != nil {
 		return nil, err
@@ -113,7 +140,113 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 	m.mu.Lock()
 	m.graph = nil // the next call builds a client from the new settings
 	m.mu.Unlock()
-	return &c, nil
+	return m.Connector(ctx)
+}
+
+// applySecret replaces or clears the client secret as u asks.
+func (m *Manager) applySecret(c *passkeyd.Connector, u passkeyd.ConnectorUpdate, changed map[string]any) error {
+	if u.ClientSecretExpiresAt != nil {
+		exp := u.ClientSecretExpiresAt.UTC()
+		c.ClientSecretExpiresAt = &exp
+		changed["client_secret_expires_at"] = exp
+	}
+	if u.ClientSecret == nil {
+		return nil
+	}
+	s := passkeyd.Secret(strings.TrimSpace(u.ClientSecret.Reveal()))
+	if s == "" {
+		c.HasClientSecret, c.ClientSecretHint, c.SealedClientSecret, c.ClientSecretExpiresAt = false, "", nil, nil
+		changed["client_secret"] = "cleared"
+		return nil
+	}
+	if len(s) > 1024 || !passkeyd.Printable(s.Reveal()) {
+		return fieldError("client_secret", "must be at most 1024 printable characters: paste the secret's Value")
+	}
+	sealed, err := m.sealer.Seal([]byte(s.Reveal()), secretAAD)
+	if err != nil {
+		return passkeyd.WrapError(passkeyd.EInternal, err, "cannot seal the client secret")
+	}
+	c.HasClientSecret, c.ClientSecretHint, c.SealedClientSecret = true, s.Hint(), sealed
+	if u.ClientSecretExpiresAt == nil {
+		c.ClientSecretExpiresAt = nil // the old date belonged to the old secret
+	}
+	changed["client_secret"] = "replaced"
+	return nil
+}
+
+// applyCertificate validates and stores, or clears, the client
+// certificate as u asks. An invalid upload is refused with every problem.
+func (m *Manager) applyCertificate(c *passkeyd.Connector, u passkeyd.ConnectorUpdate, changed map[string]any, now time.Time) error {
+	up := u.ClientCertificate
+	if up == nil {
+		return nil
+	}
+	if up.CertificatePEM == "" && up.PrivateKeyPEM == "" && len(up.PKCS12) == 0 {
+		c.CertificateChainPEM, c.SealedCertificateKey = "", nil
+		changed["client_certificate"] = "cleared"
+		return nil
+	}
+	cert, rep := certs.Validate(*up, now)
+	if !rep.Valid {
+		var fe passkeyd.FieldErrors
+		for _, e := range rep.Errors {
+			fe.Add("client_certificate", e)
+		}
+		return fe.Err("invalid client certificate")
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(cert.Key)
+	if err != nil {
+		return passkeyd.WrapError(passkeyd.EInvalid, err, "the private key cannot be stored")
+	}
+	sealed, err := m.sealer.Seal(der, certKeyAAD)
+	if err != nil {
+		return passkeyd.WrapError(passkeyd.EInternal, err, "cannot seal the certificate key")
+	}
+	c.CertificateChainPEM, c.SealedCertificateKey = string(certs.EncodeChainPEM(cert.Chain)), sealed
+	changed["client_certificate"] = map[string]any{"thumbprint_sha1": rep.ThumbprintSHA1, "not_after": rep.NotAfter}
+	return nil
+}
+
+// ValidateCertificate checks an upload, or the stored certificate when up
+// is empty, and saves nothing.
+func (m *Manager) ValidateCertificate(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error) {
+	if up.CertificatePEM != "" || up.PrivateKeyPEM != "" || len(up.PKCS12) > 0 {
+		_, rep := certs.Validate(up, m.now())
+		return rep, nil
+	}
+	c, err := m.Connector(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.CertificateChainPEM == "" {
+		return nil, passkeyd.Errorf(passkeyd.EInvalid, "no certificate was uploaded and none is stored")
+	}
+	cert, err := m.storedCertificate(c)
+	if err != nil {
+		return nil, err
+	}
+	return certs.Check(cert, m.now()), nil
+}
+
+// storedCertificate unseals the connector's certificate credential.
+func (m *Manager) storedCertificate(c *passkeyd.Connector) (*passkeyd.ClientCertificate, error) {
+	der, err := m.sealer.Open(c.SealedCertificateKey, certKeyAAD)
+	if err != nil {
+		return nil, passkeyd.WrapError(passkeyd.EInternal, err, "cannot unseal the certificate key (was the master key changed?)")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, passkeyd.WrapError(passkeyd.EInternal, err, "the stored certificate key is corrupt")
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, passkeyd.Errorf(passkeyd.EInternal, "the stored certificate key cannot sign")
+	}
+	chain, err := certs.ParseChainPEM([]byte(c.CertificateChainPEM))
+	if err != nil {
+		return nil, passkeyd.WrapError(passkeyd.EInternal, err, "the stored certificate is corrupt")
+	}
+	return &passkeyd.ClientCertificate{Chain: chain, Key: signer, LegacyRS256: c.AssertionFormat == passkeyd.AssertionRS256}, nil
 }
 
 // checkCAPEM returns a problem with a CA bundle, or "".
@@ -154,7 +287,7 @@ func (m *Manager) graphConfig(c *passkeyd.Connector) (passkeyd.GraphConfig, erro
 	cfg := passkeyd.GraphConfig{
 		TenantID:  c.TenantID,
 		ClientID:  c.ClientID,
-		HTTPDebug: c.HTTPDebug,
+		HTTPDebug: c.HTTPDebug, // Connector() already switched an expired one off
 		Timeout:   30 * time.Second,
 	}
 	if c.Cloud == passkeyd.CloudCustom {
@@ -162,6 +295,14 @@ func (m *Manager) graphConfig(c *passkeyd.Connector) (passkeyd.GraphConfig, erro
 		cfg.RootCAsPEM = []byte(c.CACertPEM)
 	} else {
 		cfg.AuthorityHost, cfg.GraphURL, _ = c.Cloud.Endpoints()
+	}
+	if c.CredentialType == passkeyd.CredentialCertificate {
+		cert, err := m.storedCertificate(c)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Certificate = cert
+		return cfg, nil
 	}
 	if c.HasClientSecret {
 		pt, err := m.sealer.Open(c.SealedClientSecret, secretAAD)
@@ -186,7 +327,7 @@ func (m *Manager) graphClient(ctx context.Context) (passkeyd.GraphClient, *passk
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.graph != nil && m.graphFrom.Equal(c.UpdatedAt) {
+	if m.graph != nil && m.graphFrom.Equal(c.UpdatedAt) && m.graphDebug == c.HTTPDebug {
 		return m.graph, c, nil
 	}
 	cfg, err := m.graphConfig(c)
@@ -197,6 +338,6 @@ func (m *Manager) graphClient(ctx context.Context) (passkeyd.GraphClient, *passk
 	if err != nil {
 		return nil, c, passkeyd.WrapError(passkeyd.EUnavailable, err, "the Entra connector settings are not usable: %v", err)
 	}
-	m.graph, m.graphFrom = g, c.UpdatedAt
+	m.graph, m.graphFrom, m.graphDebug = g, c.UpdatedAt, c.HTTPDebug
 	return g, c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 )
@@ -22,36 +23,40 @@ var passkeyRoles = []string{"UserAuthMethod-Passkey.ReadWrite.All", "UserAuthent
 // can check the token without touching anyone's methods.
 const probeUser = "00000000-0000-0000-0000-000000000000"
 
-// TestConnection checks the connector step by step: configuration, token,
-// permission in the token, a Graph call. The first failed step ends the run.
-func (m *Manager) TestConnection(ctx context.Context) (*passkeyd.ConnectionReport, error) {
+// TestConnection checks the connector step by step: configuration,
+// credential expiry, token, permission in the token, a Graph call, the
+// tenant's FIDO2 policy (the "policy doctor") and, for opts.User, a dry
+// run of enrollment. A failed step of the chain ends it; the policy
+// checks and the dry run report each finding.
+func (m *Manager) TestConnection(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error) {
+	if opts.User != "" && !passkeyd.IsGUID(opts.User) && !passkeyd.ValidUPN(opts.User) {
+		return nil, fieldError("user", "must be a UPN such as alice@contoso.com or an object ID")
+	}
 	r := &reportBuilder{}
 	c, err := m.Connector(ctx)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case !c.Enabled:
-		r.fail("configuration", "", "The connector is disabled: enable it and save.")
-	case c.TenantID == "" || c.ClientID == "" || !c.HasClientSecret:
-		r.fail("configuration", "", "Tenant ID, client ID and a client secret are all required.")
-	default:
-		note := "Tenant, client ID and secret are set."
-		if c.Cloud != passkeyd.CloudGlobal && c.Cloud != passkeyd.CloudCustom {
-			note += " Note: Microsoft documents passkey provisioning (creationOptions) for the global cloud only."
+	m.checkConfiguration(r, c)
+	m.checkCredentialExpiry(r, c)
+	var g passkeyd.GraphClient
+	if !r.failed {
+		if g, _, err = m.graphClient(ctx); err != nil {
+			r.fail("token", "", passkeyd.ErrorMessage(err))
 		}
-		if c.ChallengeTimeoutMinutes != passkeyd.DefaultChallengeTimeoutMinutes {
-			note += " A challenge timeout other than 5 minutes uses the Graph beta endpoint."
-		}
-		r.ok("configuration", note)
 	}
-	g, _, err := m.graphClientIfReady(ctx, r)
-	if err == nil && g != nil {
+	if !r.failed {
 		m.testToken(ctx, r, g)
 	}
-	r.skipRest("configuration", "token", "permission", "graph")
+	if !r.failed {
+		m.checkPolicy(ctx, r, g)
+	}
+	if !r.failed && opts.User != "" {
+		m.dryRun(ctx, r, g, c, opts.User)
+	}
+	r.skipRest("configuration", "token", "permission", "graph", "policy")
 	rep := &passkeyd.ConnectionReport{OK: !r.failed, Steps: r.steps}
-	ev := m.event(ctx, "connector.tested", "connector", c.ID, map[string]any{"ok": rep.OK})
+	ev := m.event(ctx, "connector.tested", "connector", c.ID, map[string]any{"ok": rep.OK, "user": opts.User})
 	if !rep.OK {
 		ev = failure(ev, r.lastFailure())
 	}
@@ -59,15 +64,62 @@ func (m *Manager) TestConnection(ctx context.Context) (*passkeyd.ConnectionRepor
 	return rep, nil
 }
 
-func (m *Manager) graphClientIfReady(ctx context.Context, r *reportBuilder) (passkeyd.GraphClient, *passkeyd.Connector, error) {
+func (m *Manager) checkConfiguration(r *reportBuilder, c *passkeyd.Connector) {
+	switch {
+	case !c.Enabled:
+		r.fail("configuration", "", "The connector is disabled: enable it and save.")
+		return
+	case c.TenantID == "" || c.ClientID == "":
+		r.fail("configuration", "", "Tenant ID and client ID are both required.")
+		return
+	case c.CredentialType == passkeyd.CredentialSecret && !c.HasClientSecret:
+		r.fail("configuration", "", "No client secret is set: paste the secret's Value, or upload a certificate.")
+		return
+	case c.CredentialType == passkeyd.CredentialCertificate && c.CertificateChainPEM == "":
+		r.fail("configuration", "", "No client certificate is stored: upload one, or use a client secret.")
+		return
+	}
+	note := fmt.Sprintf("Tenant %s, client %s, %s credential.", c.TenantID, c.ClientID, c.CredentialType)
+	if c.ChallengeTimeoutMinutes != passkeyd.DefaultChallengeTimeoutMinutes {
+		note += fmt.Sprintf(" The %d-minute challenge timeout uses the Graph beta endpoint.", c.ChallengeTimeoutMinutes)
+	}
+	r.ok("configuration", note)
+	switch c.Cloud {
+	case passkeyd.CloudUSGov, passkeyd.CloudUSGovDoD, passkeyd.CloudChina:
+		r.fail("cloud", "", fmt.Sprintf("Microsoft documents passkey provisioning (creationOptions) for the global cloud only; the %s cloud offers list and delete but not enrollment.", c.Cloud))
+	}
+}
+
+// expiryWarning is how long before a credential expires Test Connection
+// starts warning.
+const expiryWarning = 30 * 24 * time.Hour
+
+func (m *Manager) checkCredentialExpiry(r *reportBuilder, c *passkeyd.Connector) {
 	if r.failed {
-		return nil, nil, nil
+		return
 	}
-	g, c, err := m.graphClient(ctx)
-	if err != nil {
-		r.fail("token", "", passkeyd.ErrorMessage(err))
+	now := m.now()
+	var what string
+	var exp *time.Time
+	switch c.CredentialType {
+	case passkeyd.CredentialCertificate:
+		if c.Certificate == nil || c.Certificate.NotAfter.IsZero() {
+			return
+		}
+		what, exp = "certificate "+c.Certificate.ThumbprintSHA1, &c.Certificate.NotAfter
+	default:
+		what, exp = "client secret", c.ClientSecretExpiresAt
 	}
-	return g, c, err
+	switch {
+	case exp == nil:
+		r.warn("credential", "", "The client secret's expiry date is not recorded: enter it so passkeyd can warn before it expires.")
+	case !now.Before(*exp):
+		r.fail("credential", "", fmt.Sprintf("The %s expired on %s: create a new one in the app registration and save it here.", what, exp.Format("2006-01-02")))
+	case exp.Sub(now) < expiryWarning:
+		r.warn("credential", "", fmt.Sprintf("The %s expires in %d days, on %s: renew it before then.", what, int(exp.Sub(now).Hours()/24), exp.Format("2006-01-02")))
+	default:
+		r.ok("credential", fmt.Sprintf("The %s is valid until %s.", what, exp.Format("2006-01-02")))
+	}
 }
 
 func (m *Manager) testToken(ctx context.Context, r *reportBuilder, g passkeyd.GraphClient) {
@@ -197,7 +249,7 @@ func (r *reportBuilder) fail(name, code, detail string) {
 // skipRest adds a skipped entry for each named step not yet reported.
 func (r *reportBuilder) skipRest(names ...string) {
 	for _, n := range names {
-		if !slices.ContainsFunc(r.steps, func(s passkeyd.ConnectionStep) bool { return s.Name == n }) {
+		if !slices.ContainsFunc(r.steps, func(s passkeyd.ConnectionStep) bool { return s.Name == n || strings.HasPrefix(s.Name, n+".") }) {
 			r.add(n, passkeyd.StepSkipped, "", "Skipped: an earlier step failed.")
 		}
 	}

@@ -43,6 +43,13 @@ type Config struct {
 	Now      func() time.Time
 	// DefaultInvitationTTL applies when an invitation asks for none.
 	DefaultInvitationTTL time.Duration
+	// HTTPDebugPeriod is how long HTTP debug stays on once enabled
+	// (default DefaultHTTPDebugPeriod).
+	HTTPDebugPeriod time.Duration
+	// ProviderAAGUIDs are the AAGUIDs of the passkey providers this
+	// deployment enrolls with; Test Connection checks the tenant's AAGUID
+	// restrictions against them.
+	ProviderAAGUIDs []string
 }
 
 // Manager implements passkeyd.Service.
@@ -53,10 +60,14 @@ type Manager struct {
 	log      *slog.Logger
 	now      func() time.Time
 	invTTL   time.Duration
+	// httpDebugFor is how long HTTP debug stays on once enabled.
+	httpDebugFor time.Duration
+	aaguids      []string
 
-	mu        sync.Mutex
-	graph     passkeyd.GraphClient
-	graphFrom time.Time // UpdatedAt of the connector the cached client was built from
+	mu         sync.Mutex
+	graph      passkeyd.GraphClient
+	graphFrom  time.Time // UpdatedAt of the connector the cached client was built from
+	graphDebug bool      // its HTTP debug setting (it switches itself off)
 }
 
 var _ passkeyd.Service = (*Manager)(nil)
@@ -73,6 +84,12 @@ func New(cfg Config) (*Manager, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		invTTL:   cfg.DefaultInvitationTTL,
+		// Test Connection compares them with the tenant's lists.
+		aaguids:      cfg.ProviderAAGUIDs,
+		httpDebugFor: cfg.HTTPDebugPeriod,
+	}
+	if m.httpDebugFor <= 0 {
+		m.httpDebugFor = DefaultHTTPDebugPeriod
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)

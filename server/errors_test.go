@@ -81,7 +81,7 @@ func TestPlainErrorIsInternal(t *testing.T) {
 func TestFieldErrorsAreReported(t *testing.T) {
 	svc := newFake()
 	svc.UpdateConnectorFn = func(context.Context, passkeyd.ConnectorUpdate) (*passkeyd.Connector, error) {
-		c := passkeyd.Connector{Cloud: "mars", Enabled: true, ChallengeTimeoutMinutes: 5, DisplayNameTemplate: "x"}
+		c := passkeyd.Connector{Cloud: "mars", Enabled: true, CredentialType: passkeyd.CredentialSecret, ChallengeTimeoutMinutes: 5, DisplayNameTemplate: "x"}
 		return nil, c.Validate()
 	}
 	s, _ := newServer(t, svc, nil)

@@ -36,7 +36,7 @@ func (s *Server) putConnector(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body api.ConnectorUpdate
-	if _, err := readJSON(w, r, &body, s.maxBody, false); err != nil {
+	if _, err := readJSON(w, r, &body, max(s.maxBody, api.MaxCertificateBodyBytes), false); err != nil {
 		return err
 	}
 	c, err := s.svc.UpdateConnector(r.Context(), body.Domain())
@@ -51,7 +51,29 @@ func (s *Server) testConnector(w http.ResponseWriter, r *http.Request) error {
 	if err := connectorID(r); err != nil {
 		return err
 	}
-	rep, err := s.svc.TestConnection(r.Context())
+	var opts passkeyd.TestOptions
+	if _, err := readJSON(w, r, &opts, s.maxBody, true); err != nil {
+		return err
+	}
+	rep, err := s.svc.TestConnection(r.Context(), opts)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, rep)
+	return nil
+}
+
+// validateCertificate checks an uploaded certificate, or the stored one
+// when the body is empty; nothing is saved.
+func (s *Server) validateCertificate(w http.ResponseWriter, r *http.Request) error {
+	if err := connectorID(r); err != nil {
+		return err
+	}
+	var body api.CertificateUpload
+	if _, err := readJSON(w, r, &body, max(s.maxBody, api.MaxCertificateBodyBytes), true); err != nil {
+		return err
+	}
+	rep, err := s.svc.ValidateCertificate(r.Context(), body.Domain())
 	if err != nil {
 		return err
 	}

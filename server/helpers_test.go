@@ -69,8 +69,11 @@ func newFake() *servertest.Service {
 		UpdateConnectorFn: func(_ context.Context, u passkeyd.ConnectorUpdate) (*passkeyd.Connector, error) {
 			return &passkeyd.Connector{ID: passkeyd.ConnectorID, Cloud: u.Cloud, TenantID: u.TenantID, HasClientSecret: u.ClientSecret != nil}, nil
 		},
-		TestConnectionFn: func(context.Context) (*passkeyd.ConnectionReport, error) {
+		TestConnectionFn: func(context.Context, passkeyd.TestOptions) (*passkeyd.ConnectionReport, error) {
 			return &passkeyd.ConnectionReport{OK: true, Steps: []passkeyd.ConnectionStep{{Name: "token", Status: passkeyd.StepOK}}}, nil
+		},
+		ValidateCertificateFn: func(context.Context, passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error) {
+			return &passkeyd.CertificateReport{Valid: true, KeyMatches: true}, nil
 		},
 		PoliciesFn: func(context.Context) ([]passkeyd.Policy, error) { return []passkeyd.Policy{pol}, nil },
 		PolicyFn:   func(context.Context, string) (*passkeyd.Policy, error) { p := pol; return &p, nil },

@@ -47,6 +47,8 @@ func Permissions() map[string][]passkeyd.Role {
 		"GET " + p + "/connectors/{id}":       all,
 		"PUT " + p + "/connectors/{id}":       admin,
 		"POST " + p + "/connectors/{id}/test": admin,
+		// Validate Certificate receives private keys: admins only.
+		"POST " + p + "/connectors/{id}/validate-certificate": admin,
 
 		"GET " + p + "/policies":      all,
 		"GET " + p + "/policies/{id}": all,
@@ -95,6 +97,7 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 	adm("GET /connectors/{id}", s.getConnector)
 	adm("PUT /connectors/{id}", s.putConnector)
 	adm("POST /connectors/{id}/test", s.testConnector)
+	adm("POST /connectors/{id}/validate-certificate", s.validateCertificate)
 
 	adm("GET /policies", s.listPolicies)
 	adm("GET /policies/{id}", s.getPolicy)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/client"
@@ -99,15 +100,27 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 				if cn.Cloud == passkeyd.CloudCustom {
 					fmt.Fprintf(tw, "authority_host\t%s\ngraph_url\t%s\n", cn.AuthorityHost, cn.GraphURL)
 				}
-				fmt.Fprintf(tw, "tenant_id\t%s\nclient_id\t%s\nclient_secret\t%s\nchallenge_timeout_minutes\t%d\ndisplay_name_template\t%s\n",
-					cn.TenantID, cn.ClientID, secretState(cn), cn.ChallengeTimeoutMinutes, cn.DisplayNameTemplate)
+				fmt.Fprintf(tw, "tenant_id\t%s\nclient_id\t%s\ncredential_type\t%s\nclient_secret\t%s\n",
+					cn.TenantID, cn.ClientID, cn.CredentialType, secretState(cn))
+				if cn.ClientSecretExpiresAt != nil {
+					fmt.Fprintf(tw, "client_secret_expires\t%s\n", cn.ClientSecretExpiresAt.Format("2006-01-02"))
+				}
+				if r := cn.Certificate; r != nil {
+					fmt.Fprintf(tw, "certificate\t%s\nthumbprint\t%s\ncertificate_expires\t%s\n", r.Subject, r.ThumbprintSHA1, r.NotAfter.Format("2006-01-02"))
+				}
+				if cn.HTTPDebugUntil != nil {
+					fmt.Fprintf(tw, "http_debug_until\t%s\n", cn.HTTPDebugUntil.Format(time.RFC3339))
+				}
+				fmt.Fprintf(tw, "challenge_timeout_minutes\t%d\ndisplay_name_template\t%s\n", cn.ChallengeTimeoutMinutes, cn.DisplayNameTemplate)
 			})
 		})}
 	var (
-		enabled, debug                    bool
-		cloud, authority, graphURL        string
-		caFile, tenant, clientID, timeout string
-		secretFromStdin                   bool
+		enabled, debug                     bool
+		cloud, authority, graphURL         string
+		caFile, tenant, clientID, timeout  string
+		secretFromStdin                    bool
+		secretExpires, credType, assertion string
+		cf                                 certFlags
 	)
 	set := &cobra.Command{Use: "set", Short: "Change connector settings (unset flags keep their value)", Args: cobra.NoArgs,
 		Long: "Change connector settings. The client secret is read from standard input with --client-secret-stdin, never from a flag (flags end up in shell history).",
@@ -163,6 +176,28 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 				s := passkeyd.Secret(strings.TrimSpace(string(b)))
 				u.ClientSecret = &s
 			}
+			if secretExpires != "" {
+				t, err := time.Parse("2006-01-02", secretExpires)
+				if err != nil {
+					return fmt.Errorf("--client-secret-expires: %q is not a date like 2027-05-31", secretExpires)
+				}
+				u.ClientSecretExpiresAt = &t
+			}
+			if fl.Changed("credential-type") {
+				u.CredentialType = passkeyd.CredentialType(credType)
+			}
+			if fl.Changed("assertion-format") {
+				u.AssertionFormat = assertion
+			} else {
+				u.AssertionFormat = cur.AssertionFormat
+			}
+			up, err := cf.upload()
+			if err != nil {
+				return err
+			}
+			if up != nil {
+				u.ClientCertificate = up
+			}
 			cn, err := c.UpdateConnector(cmd.Context(), u)
 			if err != nil {
 				return err
@@ -181,10 +216,16 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 	fl.StringVar(&clientID, "client-id", "", "Application (client) ID")
 	fl.StringVar(&timeout, "challenge-timeout", "", "FIDO2 creation options challenge timeout in minutes (5..43200)")
 	fl.BoolVar(&secretFromStdin, "client-secret-stdin", false, "read the client secret from standard input")
+	fl.StringVar(&secretExpires, "client-secret-expires", "", "the client secret's expiry date (YYYY-MM-DD), for warnings")
+	fl.StringVar(&credType, "credential-type", "", "secret or certificate")
+	fl.StringVar(&assertion, "assertion-format", "", "certificate assertion: ps256 (default) or rs256")
+	cf.register(fl)
 
+	var testUser string
 	test := &cobra.Command{Use: "test", Short: "Test Connection: diagnose the connector step by step", Args: cobra.NoArgs,
+		Long: "Test Connection: configuration, credential expiry, token, permission, a Graph call and the tenant's FIDO2 policy.\nWith --user, also a dry run: would enrollment for that user succeed? Nothing is created.",
 		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			rep, err := c.TestConnection(cmd.Context())
+			rep, err := c.TestConnection(cmd.Context(), passkeyd.TestOptions{User: testUser})
 			if err != nil {
 				return err
 			}
@@ -200,8 +241,113 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 			}
 			return nil
 		})}
-	cmd.AddCommand(show, set, test)
+	test.Flags().StringVar(&testUser, "user", "", "dry-run enrollment for this user (UPN or object ID)")
+
+	var vf certFlags
+	validate := &cobra.Command{Use: "validate-cert", Short: "Validate Certificate: check a certificate upload (or the stored one)", Args: cobra.NoArgs,
+		Long: "Checks a client certificate without saving it: --certificate and --key (PEM), or --pkcs12 with its password in PASSKEYD_PKCS12_PASSWORD.\nWith no file, checks the stored certificate.",
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			up, err := vf.upload()
+			if err != nil {
+				return err
+			}
+			if up == nil {
+				up = &passkeyd.CertificateUpload{}
+			}
+			r, err := c.ValidateCertificate(cmd.Context(), *up)
+			if err != nil {
+				return err
+			}
+			if err := f.show(cmd.OutOrStdout(), r, "", func(tw io.Writer) { printCertReport(tw, r) }); err != nil {
+				return err
+			}
+			if !r.Valid {
+				return errors.New("the certificate cannot be used")
+			}
+			return nil
+		})}
+	vf.register(validate.Flags())
+	cmd.AddCommand(show, set, test, validate)
 	return cmd
+}
+
+// certFlags read a client certificate upload from files.
+type certFlags struct{ cert, key, p12 string }
+
+func (cf *certFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&cf.cert, "certificate", "", "PEM certificate file (leaf first, chain may follow)")
+	fl.StringVar(&cf.key, "key", "", "PEM private key file (unencrypted)")
+	fl.StringVar(&cf.p12, "pkcs12", "", "PKCS #12 file (password in PASSKEYD_PKCS12_PASSWORD)")
+}
+
+// upload returns the files as an upload, or nil when none was named.
+func (cf *certFlags) upload() (*passkeyd.CertificateUpload, error) {
+	const limit = 64 << 10
+	read := func(name, path string) ([]byte, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", name, err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, limit+1))
+		if err == nil && len(b) > limit {
+			err = fmt.Errorf("--%s: %s is larger than 64 KiB", name, path)
+		}
+		return b, err
+	}
+	switch {
+	case cf.p12 != "":
+		if cf.cert != "" || cf.key != "" {
+			return nil, errors.New("give either --pkcs12 or --certificate with --key, not both")
+		}
+		b, err := read("pkcs12", cf.p12)
+		if err != nil {
+			return nil, err
+		}
+		return &passkeyd.CertificateUpload{PKCS12: b, Password: passkeyd.Secret(os.Getenv("PASSKEYD_PKCS12_PASSWORD"))}, nil
+	case cf.cert != "" || cf.key != "":
+		up := &passkeyd.CertificateUpload{}
+		if cf.cert != "" {
+			b, err := read("certificate", cf.cert)
+			if err != nil {
+				return nil, err
+			}
+			up.CertificatePEM = string(b)
+		}
+		if cf.key != "" {
+			b, err := read("key", cf.key)
+			if err != nil {
+				return nil, err
+			}
+			up.PrivateKeyPEM = passkeyd.Secret(b)
+		}
+		return up, nil
+	}
+	return nil, nil
+}
+
+func printCertReport(tw io.Writer, r *passkeyd.CertificateReport) {
+	state := "VALID"
+	if !r.Valid {
+		state = "NOT USABLE"
+	}
+	fmt.Fprintf(tw, "certificate\t%s\n", state)
+	if r.Subject != "" {
+		fmt.Fprintf(tw, "subject\t%s\nissuer\t%s\nserial\t%s\n", r.Subject, r.Issuer, r.SerialNumber)
+		fmt.Fprintf(tw, "valid\t%s to %s\n", r.NotBefore.Format(time.RFC3339), r.NotAfter.Format(time.RFC3339))
+		key := fmt.Sprintf("%s %d", r.KeyType, r.KeySize)
+		if r.Curve != "" {
+			key += " " + r.Curve
+		}
+		fmt.Fprintf(tw, "key\t%s (matches certificate: %v)\n", key, r.KeyMatches)
+		fmt.Fprintf(tw, "thumbprint (SHA-1)\t%s\nthumbprint (SHA-256)\t%s\nself-signed\t%v\n", r.ThumbprintSHA1, r.ThumbprintSHA256, r.SelfSigned)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(tw, "warning\t%s\n", w)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(tw, "error\t%s\n", e)
+	}
 }
 
 func secretState(c *passkeyd.Connector) string {

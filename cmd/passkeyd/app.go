@@ -12,6 +12,7 @@ import (
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/authenticator"
 	"github.com/passkeyd/passkeyd/graph"
 	"github.com/passkeyd/passkeyd/jobs"
 	"github.com/passkeyd/passkeyd/manager"
@@ -64,9 +65,16 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Store:  db,
 		Sealer: keyring,
 		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
-			return graph.New(gc, graph.WithLogger(log.With("component", "graph")))
+			glog := log
+			if gc.HTTPDebug {
+				// The admin asked for HTTP debug: its records are debug
+				// level and must show whatever the process log level.
+				glog = debugLogger(cfg)
+			}
+			return graph.New(gc, graph.WithLogger(glog.With("component", "graph")))
 		},
-		Logger: log.With("component", "manager"),
+		Logger:          log.With("component", "manager"),
+		ProviderAAGUIDs: []string{authenticator.DefaultAAGUID},
 	})
 	if err != nil {
 		return fail(err)
@@ -185,6 +193,11 @@ func (a *app) stop(ctx context.Context) {
 	if err := a.store.Close(); err != nil {
 		a.log.Warn("store close", "err", err)
 	}
+}
+
+// debugLogger is the process logger at debug level, for HTTP debug.
+func debugLogger(cfg Config) *slog.Logger {
+	return newLogger("debug", cfg.Log.Format, os.Stderr)
 }
 
 // newLogger builds the process logger from the config.

@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -45,14 +49,16 @@ Then it keeps serving and prints the URL and admin token; --exit stops after the
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", "", "data directory (default: a new temporary directory)")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:0", "address of the passkeyd server")
 	cmd.Flags().BoolVar(&o.verbose, "verbose", false, "show the server's logs")
+	cmd.Flags().StringVar(&o.credential, "credential", "secret", "how the connector authenticates to Entra: secret or certificate")
 	return cmd
 }
 
 type demoOptions struct {
-	exit    bool
-	dataDir string
-	listen  string
-	verbose bool
+	credential string
+	exit       bool
+	dataDir    string
+	listen     string
+	verbose    bool
 }
 
 // demoSummary is the last line of `demo --exit`, for scripts.
@@ -76,6 +82,12 @@ type demo struct {
 }
 
 func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
+	if o.credential == "" {
+		o.credential = string(passkeyd.CredentialSecret)
+	}
+	if o.credential != string(passkeyd.CredentialSecret) && o.credential != string(passkeyd.CredentialCertificate) {
+		return fmt.Errorf("--credential must be secret or certificate, not %q", o.credential)
+	}
 	dir := o.dataDir
 	if dir == "" {
 		var err error
@@ -128,7 +140,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	d.ok("server at %s, database %s", a.url, cfg.sqlitePath())
 
-	storyErr := d.story(ctx, settings)
+	storyErr := d.story(ctx, settings, passkeyd.CredentialType(o.credential))
 	if storyErr != nil {
 		d.failed = true
 		fmt.Fprintf(out, "  ✗ %v\n", storyErr)
@@ -152,15 +164,14 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 }
 
 // story runs the lifecycle; every step checks what it claims.
-func (d *demo) story(ctx context.Context, s entraemu.Settings) error {
+func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.CredentialType) error {
 	if len(s.Users) == 0 {
 		return errors.New("the emulator has no users")
 	}
 	alice := s.Users[0]
 
-	d.step("Configuring the Entra connector against the emulator")
-	secretValue := passkeyd.Secret(s.ClientSecret)
-	_, err := d.admin.UpdateConnector(ctx, passkeyd.ConnectorUpdate{
+	d.step("Configuring the Entra connector against the emulator (" + string(cred) + " credential)")
+	u := passkeyd.ConnectorUpdate{
 		Enabled:                 true,
 		Cloud:                   passkeyd.CloudCustom,
 		AuthorityHost:           s.AuthorityHost,
@@ -168,23 +179,53 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings) error {
 		CACertPEM:               string(d.emu.CACertPEM()),
 		TenantID:                s.TenantID,
 		ClientID:                s.ClientID,
-		ClientSecret:            &secretValue,
+		CredentialType:          cred,
 		ChallengeTimeoutMinutes: 5,
-	})
-	if err != nil {
+	}
+	// The app registration also gets Policy.Read.AuthenticationMethod so
+	// that Test Connection can check the tenant's FIDO2 policy.
+	if err := d.emu.SetAppRoles(s.TenantID, s.ClientID, []string{"UserAuthMethod-Passkey.ReadWrite.All", entraemu.RolePolicyReadAuthMethod}); err != nil {
 		return err
 	}
-	rep, err := d.admin.TestConnection(ctx)
+	if cred == passkeyd.CredentialCertificate {
+		// As an admin would: make a certificate, upload its public part
+		// to the app registration, give passkeyd the certificate and key.
+		certPEM, keyPEM, err := selfSignedCertificate("passkeyd demo connector", time.Now())
+		if err != nil {
+			return err
+		}
+		if err := d.emu.AddAppCertificate(s.TenantID, s.ClientID, certPEM); err != nil {
+			return err
+		}
+		up := passkeyd.CertificateUpload{CertificatePEM: string(certPEM), PrivateKeyPEM: passkeyd.Secret(keyPEM)}
+		rep, err := d.admin.ValidateCertificate(ctx, up)
+		if err != nil {
+			return err
+		}
+		if !rep.Valid {
+			return fmt.Errorf("Validate Certificate: %v", rep.Errors)
+		}
+		fmt.Fprintf(d.out, "    %-24s %-7s %s, thumbprint %s, valid until %s\n", "certificate", "ok", rep.Subject, rep.ThumbprintSHA1, rep.NotAfter.Format("2006-01-02"))
+		u.ClientCertificate = &up
+	} else {
+		secretValue := passkeyd.Secret(s.ClientSecret)
+		expires := time.Now().AddDate(1, 0, 0)
+		u.ClientSecret, u.ClientSecretExpiresAt = &secretValue, &expires
+	}
+	if _, err := d.admin.UpdateConnector(ctx, u); err != nil {
+		return err
+	}
+	rep, err := d.admin.TestConnection(ctx, passkeyd.TestOptions{User: alice.UPN})
 	if err != nil {
 		return err
 	}
 	for _, st := range rep.Steps {
-		fmt.Fprintf(d.out, "    %-13s %-7s %s\n", st.Name, st.Status, st.Detail)
+		fmt.Fprintf(d.out, "    %-24s %-7s %s\n", st.Name, st.Status, st.Detail)
 	}
 	if !rep.OK {
 		return errors.New("Test Connection failed")
 	}
-	d.ok("connector enabled; Test Connection passed")
+	d.ok("connector enabled; Test Connection passed, including a dry run for %s", alice.UPN)
 
 	d.step("Setting the default policy's Entra Passkey to REQUIRED")
 	pol, err := d.admin.Policy(ctx, passkeyd.DefaultPolicyID)
@@ -198,11 +239,11 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings) error {
 	d.ok("policy %q: entra_passkey=required", pol.Name)
 
 	d.step("Inviting " + alice.UPN)
-	u, err := d.admin.CreateUser(ctx, passkeyd.User{UPN: alice.UPN, EntraObjectID: alice.ID, DisplayName: "Alice"})
+	user, err := d.admin.CreateUser(ctx, passkeyd.User{UPN: alice.UPN, EntraObjectID: alice.ID, DisplayName: "Alice"})
 	if err != nil {
 		return err
 	}
-	_, code, err := d.admin.CreateInvitation(ctx, u.ID, time.Hour)
+	_, code, err := d.admin.CreateInvitation(ctx, user.ID, time.Hour)
 	if err != nil {
 		return err
 	}
@@ -337,4 +378,35 @@ func httpClientTrusting(pem []byte) *http.Client {
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
 	}
+}
+
+// selfSignedCertificate makes an RSA 2048 client certificate valid for a
+// year, as `openssl req -x509 -newkey rsa:2048` would (docs/admin-guide.md).
+func selfSignedCertificate(cn string, now time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), nil
 }

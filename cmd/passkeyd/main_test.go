@@ -25,10 +25,16 @@ import (
 // TestDemo runs `passkeyd demo --exit` in-process: the whole lifecycle
 // against the emulator, checked step by step by the demo itself.
 func TestDemo(t *testing.T) {
+	for _, cred := range []string{"secret", "certificate"} {
+		t.Run(cred, func(t *testing.T) { testDemo(t, cred) })
+	}
+}
+
+func testDemo(t *testing.T, credential string) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err := runDemo(ctx, &out, demoOptions{exit: true, dataDir: t.TempDir(), listen: "127.0.0.1:0"})
+	err := runDemo(ctx, &out, demoOptions{exit: true, dataDir: t.TempDir(), listen: "127.0.0.1:0", credential: credential})
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}

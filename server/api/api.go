@@ -25,6 +25,10 @@ const (
 	// MaxCredentialBodyBytes bounds POST /device/passkeys, whose
 	// attestation object may carry a certificate chain.
 	MaxCredentialBodyBytes = 512 << 10
+	// MaxCertificateBodyBytes bounds bodies that may carry a client
+	// certificate (PUT /connectors/{id}, validate-certificate): a 64 KiB
+	// PKCS #12 file grows by a third in base64.
+	MaxCertificateBodyBytes = 256 << 10
 	// MaxCursorLength bounds the cursor query parameter.
 	MaxCursorLength = 200
 )
@@ -68,6 +72,32 @@ type ConnectorUpdate struct {
 	ClientSecret            *string        `json:"client_secret,omitempty"`
 	ChallengeTimeoutMinutes int            `json:"challenge_timeout_minutes"`
 	DisplayNameTemplate     string         `json:"display_name_template,omitempty"`
+
+	CredentialType        passkeyd.CredentialType `json:"credential_type,omitempty"`
+	ClientSecretExpiresAt *time.Time              `json:"client_secret_expires_at,omitempty"`
+	ClientCertificate     *CertificateUpload      `json:"client_certificate,omitempty"`
+	AssertionFormat       string                  `json:"assertion_format,omitempty"`
+}
+
+// CertificateUpload is a client certificate in transit: the body of
+// POST /connectors/{id}/validate-certificate and the client_certificate of
+// PUT /connectors/{id}. The key and password travel in clear here and are
+// never sent back.
+type CertificateUpload struct {
+	CertificatePEM string `json:"certificate_pem,omitempty"`
+	PrivateKeyPEM  string `json:"private_key_pem,omitempty"`
+	PKCS12         []byte `json:"pkcs12,omitempty"` // base64
+	Password       string `json:"password,omitempty"`
+}
+
+// NewCertificateUpload converts the domain upload to its wire form.
+func NewCertificateUpload(u passkeyd.CertificateUpload) CertificateUpload {
+	return CertificateUpload{CertificatePEM: u.CertificatePEM, PrivateKeyPEM: u.PrivateKeyPEM.Reveal(), PKCS12: u.PKCS12, Password: u.Password.Reveal()}
+}
+
+// Domain converts the wire upload to the domain form.
+func (w CertificateUpload) Domain() passkeyd.CertificateUpload {
+	return passkeyd.CertificateUpload{CertificatePEM: w.CertificatePEM, PrivateKeyPEM: passkeyd.Secret(w.PrivateKeyPEM), PKCS12: w.PKCS12, Password: passkeyd.Secret(w.Password)}
 }
 
 // NewConnectorUpdate converts the domain update to its wire form.
@@ -83,10 +113,17 @@ func NewConnectorUpdate(u passkeyd.ConnectorUpdate) ConnectorUpdate {
 		ClientID:                u.ClientID,
 		ChallengeTimeoutMinutes: u.ChallengeTimeoutMinutes,
 		DisplayNameTemplate:     u.DisplayNameTemplate,
+		CredentialType:          u.CredentialType,
+		ClientSecretExpiresAt:   u.ClientSecretExpiresAt,
+		AssertionFormat:         u.AssertionFormat,
 	}
 	if u.ClientSecret != nil {
 		s := u.ClientSecret.Reveal()
 		w.ClientSecret = &s
+	}
+	if u.ClientCertificate != nil {
+		c := NewCertificateUpload(*u.ClientCertificate)
+		w.ClientCertificate = &c
 	}
 	return w
 }
@@ -104,10 +141,17 @@ func (w ConnectorUpdate) Domain() passkeyd.ConnectorUpdate {
 		ClientID:                w.ClientID,
 		ChallengeTimeoutMinutes: w.ChallengeTimeoutMinutes,
 		DisplayNameTemplate:     w.DisplayNameTemplate,
+		CredentialType:          w.CredentialType,
+		ClientSecretExpiresAt:   w.ClientSecretExpiresAt,
+		AssertionFormat:         w.AssertionFormat,
 	}
 	if w.ClientSecret != nil {
 		s := passkeyd.Secret(*w.ClientSecret)
 		u.ClientSecret = &s
+	}
+	if w.ClientCertificate != nil {
+		c := w.ClientCertificate.Domain()
+		u.ClientCertificate = &c
 	}
 	return u
 }

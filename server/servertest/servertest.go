@@ -16,9 +16,10 @@ import (
 // field is nil fails with an EInternal error naming it, so that a test
 // which forgot to set it fails loudly instead of panicking in a handler.
 type Service struct {
-	ConnectorFn       func(ctx context.Context) (*passkeyd.Connector, error)
-	UpdateConnectorFn func(ctx context.Context, u passkeyd.ConnectorUpdate) (*passkeyd.Connector, error)
-	TestConnectionFn  func(ctx context.Context) (*passkeyd.ConnectionReport, error)
+	ConnectorFn           func(ctx context.Context) (*passkeyd.Connector, error)
+	UpdateConnectorFn     func(ctx context.Context, u passkeyd.ConnectorUpdate) (*passkeyd.Connector, error)
+	TestConnectionFn      func(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error)
+	ValidateCertificateFn func(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error)
 
 	PolicyFn       func(ctx context.Context, id string) (*passkeyd.Policy, error)
 	PoliciesFn     func(ctx context.Context) ([]passkeyd.Policy, error)
@@ -98,11 +99,19 @@ func (s *Service) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 }
 
 // TestConnection implements passkeyd.Service.
-func (s *Service) TestConnection(ctx context.Context) (*passkeyd.ConnectionReport, error) {
+func (s *Service) TestConnection(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error) {
 	if err := s.record("TestConnection", s.TestConnectionFn != nil); err != nil {
 		return nil, err
 	}
-	return s.TestConnectionFn(ctx)
+	return s.TestConnectionFn(ctx, opts)
+}
+
+// ValidateCertificate implements passkeyd.Service.
+func (s *Service) ValidateCertificate(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error) {
+	if err := s.record("ValidateCertificate", s.ValidateCertificateFn != nil); err != nil {
+		return nil, err
+	}
+	return s.ValidateCertificateFn(ctx, up)
 }
 
 // Policy implements passkeyd.Service.
