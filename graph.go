@@ -30,6 +30,11 @@ func (c Cloud) Valid() bool {
 	return false
 }
 
+// OffersProvisioning reports whether Microsoft documents Graph's
+// creationOptions (and so passkey provisioning) in c: the global cloud
+// only (graph-api.md §1). A custom cloud is assumed to (the emulator).
+func (c Cloud) OffersProvisioning() bool { return c == CloudGlobal || c == CloudCustom }
+
 // Endpoints returns the authority host and Graph base URL of a preset
 // cloud; ok is false for CloudCustom and unknown clouds.
 func (c Cloud) Endpoints() (authority, graph string, ok bool) {

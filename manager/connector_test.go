@@ -5,9 +5,11 @@ import (
 	"encoding/pem"
 	"strings"
 	"testing"
+	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/entraemu"
+	"github.com/passkeyd/passkeyd/manager"
 )
 
 func TestUpdateConnectorReportsEveryProblem(t *testing.T) {
@@ -299,5 +301,47 @@ func TestTestConnection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestHTTPDebugSwitchesItselfOff(t *testing.T) {
+	v := newTestManager(t)
+	u := v.connectorUpdate(v.set.ClientSecret)
+	u.HTTPDebug = true
+	c, err := v.m.UpdateConnector(v.admin, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.HTTPDebug || c.HTTPDebugUntil == nil || !c.HTTPDebugUntil.Equal(v.clk.Now().Add(manager.DefaultHTTPDebugPeriod)) {
+		t.Fatalf("after enabling: debug %v until %v", c.HTTPDebug, c.HTTPDebugUntil)
+	}
+	v.clk.Advance(manager.DefaultHTTPDebugPeriod - time.Minute)
+	if c, _ := v.m.Connector(v.admin); !c.HTTPDebug {
+		t.Fatal("HTTP debug went off early")
+	}
+	v.clk.Advance(2 * time.Minute)
+	if c, _ := v.m.Connector(v.admin); c.HTTPDebug {
+		t.Fatal("HTTP debug still on after its period")
+	}
+	u.HTTPDebug = false
+	if c, _ = v.m.UpdateConnector(v.admin, u); c.HTTPDebugUntil != nil {
+		t.Fatalf("disabling kept until = %v", c.HTTPDebugUntil)
+	}
+}
+
+func TestProvisioningRefusedInNationalClouds(t *testing.T) {
+	v := newTestManager(t)
+	v.connect(t)
+	u := v.connectorUpdate(v.set.ClientSecret)
+	u.Cloud = passkeyd.CloudUSGov
+	if _, err := v.m.UpdateConnector(v.admin, u); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := v.m.TestConnection(v.admin, passkeyd.TestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := stepsByName(rep)["cloud"]; s.Status != passkeyd.StepWarning || !strings.Contains(s.Detail, "global cloud only") {
+		t.Errorf("cloud step = %+v", s)
 	}
 }

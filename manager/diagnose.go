@@ -84,9 +84,8 @@ func (m *Manager) checkConfiguration(r *reportBuilder, c *passkeyd.Connector) {
 		note += fmt.Sprintf(" The %d-minute challenge timeout uses the Graph beta endpoint.", c.ChallengeTimeoutMinutes)
 	}
 	r.ok("configuration", note)
-	switch c.Cloud {
-	case passkeyd.CloudUSGov, passkeyd.CloudUSGovDoD, passkeyd.CloudChina:
-		r.fail("cloud", "", fmt.Sprintf("Microsoft documents passkey provisioning (creationOptions) for the global cloud only; the %s cloud offers list and delete but not enrollment.", c.Cloud))
+	if !c.Cloud.OffersProvisioning() {
+		r.warn("cloud", "", fmt.Sprintf("Microsoft documents passkey provisioning (creationOptions) for the global cloud only; the %s cloud offers list and delete but not enrollment.", c.Cloud))
 	}
 }
 

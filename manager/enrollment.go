@@ -44,6 +44,9 @@ func (m *Manager) BeginEnrollment(ctx context.Context, deviceID string) (*passke
 	if err != nil {
 		return nil, err
 	}
+	if !c.Cloud.OffersProvisioning() {
+		return nil, passkeyd.Errorf(passkeyd.EConflict, "Microsoft does not offer passkey provisioning (creationOptions) in the %s cloud; only the global cloud supports it", c.Cloud)
+	}
 	crid := uuid.NewString()
 	opts, err := g.CreationOptions(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), c.ChallengeTimeoutMinutes)
 	if err != nil {

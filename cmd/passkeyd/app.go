@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -197,11 +198,11 @@ func (a *app) stop(ctx context.Context) {
 
 // debugLogger is the process logger at debug level, for HTTP debug.
 func debugLogger(cfg Config) *slog.Logger {
-	return newLogger("debug", cfg.Log.Format, os.Stderr)
+	return newLogger("debug", cfg.Log.Format, cfg.logWriter())
 }
 
 // newLogger builds the process logger from the config.
-func newLogger(level, format string, w *os.File) *slog.Logger {
+func newLogger(level, format string, w io.Writer) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}

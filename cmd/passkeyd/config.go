@@ -42,6 +42,15 @@ type Config struct {
 	// From the environment only (never in a file): secrets.
 	masterKey      string
 	bootstrapToken string
+	// logOutput is where logs go (tests capture them); nil is stderr.
+	logOutput io.Writer
+}
+
+func (c *Config) logWriter() io.Writer {
+	if c.logOutput != nil {
+		return c.logOutput
+	}
+	return os.Stderr
 }
 
 // defaultConfig is the configuration with nothing set.

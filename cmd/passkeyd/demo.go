@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -54,6 +55,13 @@ Then it keeps serving and prints the URL and admin token; --exit stops after the
 }
 
 type demoOptions struct {
+	// httpDebug turns on the connector's HTTP debug log; logOutput
+	// captures every log line at debug level (tests).
+	httpDebug bool
+	logOutput io.Writer
+	// onSecret, if set, is told every secret the demo handles, so that a
+	// test can look for them where they must not be.
+	onSecret   func(string)
 	credential string
 	exit       bool
 	dataDir    string
@@ -71,14 +79,16 @@ type demoSummary struct {
 
 // demo is the state of one run.
 type demo struct {
-	out    io.Writer
-	emu    *entraemu.Emulator
-	app    *app
-	admin  *client.Client
-	hc     *http.Client
-	tenant string
-	sum    demoSummary
-	failed bool
+	httpDebug bool
+	onSecret  func(string)
+	out       io.Writer
+	emu       *entraemu.Emulator
+	app       *app
+	admin     *client.Client
+	hc        *http.Client
+	tenant    string
+	sum       demoSummary
+	failed    bool
 }
 
 func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
@@ -99,9 +109,15 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	if o.verbose {
 		logLevel = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	logOut := o.logOutput
+	if logOut == nil {
+		logOut = os.Stderr
+	} else {
+		logLevel = slog.LevelDebug // a test captures everything
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
 
-	d := &demo{out: out}
+	d := &demo{out: out, httpDebug: o.httpDebug, onSecret: o.onSecret}
 	d.step("Starting the Entra/Graph emulator")
 	emu, err := entraemu.New(entraemu.Options{Logger: log.With("component", "emulator")})
 	if err != nil {
@@ -124,6 +140,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	d.step("Starting passkeyd on SQLite")
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = dir, o.listen, true
+	cfg.logOutput = o.logOutput
 	cfg.bootstrapToken = string(newDemoToken())
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
@@ -135,6 +152,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	}
 	d.app = a
 	d.admin, err = client.New(a.url, client.WithToken(passkeyd.Secret(cfg.bootstrapToken)))
+	d.secret(cfg.bootstrapToken)
 	if err != nil {
 		return err
 	}
@@ -173,6 +191,7 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.Cre
 	d.step("Configuring the Entra connector against the emulator (" + string(cred) + " credential)")
 	u := passkeyd.ConnectorUpdate{
 		Enabled:                 true,
+		HTTPDebug:               d.httpDebug,
 		Cloud:                   passkeyd.CloudCustom,
 		AuthorityHost:           s.AuthorityHost,
 		GraphURL:                s.GraphURL,
@@ -198,6 +217,7 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.Cre
 			return err
 		}
 		up := passkeyd.CertificateUpload{CertificatePEM: string(certPEM), PrivateKeyPEM: passkeyd.Secret(keyPEM)}
+		d.secret(pemBody(keyPEM))
 		rep, err := d.admin.ValidateCertificate(ctx, up)
 		if err != nil {
 			return err
@@ -209,6 +229,7 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.Cre
 		u.ClientCertificate = &up
 	} else {
 		secretValue := passkeyd.Secret(s.ClientSecret)
+		d.secret(s.ClientSecret)
 		expires := time.Now().AddDate(1, 0, 0)
 		u.ClientSecret, u.ClientSecretExpiresAt = &secretValue, &expires
 	}
@@ -247,10 +268,13 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.Cre
 	if err != nil {
 		return err
 	}
+	d.secret(code.Reveal())
 	d.ok("one-time invitation code %s (shown once, stored hashed)", code.Reveal())
 
 	d.step("Registering Alice's device (software passkey provider)")
-	auth, err := authenticator.Create(filepath.Join(d.app.cfg.DataDir, "alice-phone.keystore"), newDemoToken(),
+	passphrase := newDemoToken()
+	d.secret(passphrase.Reveal())
+	auth, err := authenticator.Create(filepath.Join(d.app.cfg.DataDir, "alice-phone.keystore"), passphrase,
 		authenticator.WithScryptParams(authenticator.ScryptParams{LogN: 12, R: 8, P: 1}))
 	if err != nil {
 		return err
@@ -259,6 +283,9 @@ func (d *demo) story(ctx context.Context, s entraemu.Settings, cred passkeyd.Cre
 	deviceID, err := prov.Register(ctx, d.app.url, code, passkeyd.DeviceInfo{Name: "Alice's phone", Platform: "android", Model: "Pixel 9"})
 	if err != nil {
 		return err
+	}
+	if tok, ok := auth.Data("device_token"); ok {
+		d.secret(tok)
 	}
 	st, err := prov.Status(ctx)
 	if err != nil {
@@ -341,6 +368,12 @@ func (d *demo) waitRevoked(ctx context.Context, passkeyID string) error {
 	}
 }
 
+func (d *demo) secret(s string) {
+	if d.onSecret != nil && s != "" {
+		d.onSecret(s)
+	}
+}
+
 func (d *demo) step(s string) { fmt.Fprintf(d.out, "→ %s\n", s) }
 
 func (d *demo) ok(format string, args ...any) {
@@ -409,4 +442,14 @@ func selfSignedCertificate(cn string, now time.Time) (certPEM, keyPEM []byte, er
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), nil
+}
+
+// pemBody is the base64 body of a PEM block on one line: what a leaked key
+// would look like in a log.
+func pemBody(p []byte) string {
+	b, _ := pem.Decode(p)
+	if b == nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b.Bytes)[:64]
 }

@@ -63,7 +63,7 @@ are errors) and PASSKEYD_* environment variables (see README.md).`,
 				return err
 			}
 			cfg.Dev = cfg.Dev || dev
-			log := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, cfg.logWriter())
 			a, err := openApp(cmd.Context(), cfg, log)
 			if err != nil {
 				return err
@@ -97,7 +97,7 @@ func newMigrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, cfg.logWriter())
 			a, err := openApp(cmd.Context(), cfg, log) // Open migrates.
 			if err != nil {
 				return err

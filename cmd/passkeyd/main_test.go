@@ -319,3 +319,59 @@ func mustData(t *testing.T, a *authenticator.Authenticator, key string) string {
 }
 
 func errorsAs(err error, target **client.Problem) bool { return errors.As(err, target) }
+
+// TestLifecycleWithGraphVariants enrolls and revokes with the emulator
+// emitting each base64 form of IDs Graph has been seen to use, and checks
+// that passkeyd asked for one token for all of it.
+func TestLifecycleWithGraphVariants(t *testing.T) {
+	for _, enc := range []entraemu.IDEncoding{entraemu.IDEncodingBase64URL, entraemu.IDEncodingStdPadded, entraemu.IDEncodingPaddingDigit} {
+		t.Run(enc.String(), func(t *testing.T) {
+			env := newTestEnv(t)
+			env.emu.SetIDEncoding(enc)
+			ctx := context.Background()
+			tokensBefore := env.emu.Stats().TokenRequests
+			pk, err := env.prov.Enroll(ctx)
+			if err != nil {
+				t.Fatalf("enroll: %v", err)
+			}
+			ids := []string{pk.ID}
+			// A second enrollment gets the first credential back in
+			// excludeCredentials, in this encoding: the device must
+			// recognise it and refuse.
+			if _, err := env.prov.Enroll(ctx); !errors.Is(err, authenticator.ErrCredentialExcluded) {
+				t.Fatalf("second enroll: %v, want ErrCredentialExcluded", err)
+			}
+			st, err := env.device.DeviceStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := env.admin.RemoveDevice(ctx, st.Device.ID); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for _, id := range ids {
+				for {
+					pk, err := env.admin.Passkey(ctx, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if pk.State == passkeyd.PasskeyRevoked {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("passkey %s still %s (%s)", id, pk.State, pk.LastError)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			if n := len(env.emu.Methods(env.tenant, env.upn)); n != 0 {
+				t.Fatalf("%d methods left in Entra", n)
+			}
+			// One token for options, creates and deletes: the token is
+			// cached for its lifetime (newTestEnv's setup already held it).
+			if n := env.emu.Stats().TokenRequests - tokensBefore; n > 1 {
+				t.Errorf("%d token requests for the enrollments and the revocation, want at most 1", n)
+			}
+		})
+	}
+}
