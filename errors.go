@@ -49,7 +49,7 @@ func (e *Error) Error() string {
 	for _, f := range e.Fields {
 		fmt.Fprintf(&b, "; %s %s", f.Field, f.Message)
 	}
-	if e.Err != nil {
+	if e.Err != nil && e.Err.Error() != e.Message {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}

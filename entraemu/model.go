@@ -186,6 +186,11 @@ func (e *Emulator) AddApp(tenant string, a App) (App, error) {
 		if a.Secrets[i].Value == "" {
 			return App{}, fmt.Errorf("entraemu: add app %s: secret %s has no value", a.ClientID, a.Secrets[i].ID)
 		}
+		if a.Secrets[i].Expires.IsZero() {
+			// A seed that gives no expiry means a working secret, as the
+			// portal's longest choice (two years) would be.
+			a.Secrets[i].Expires = e.now().AddDate(2, 0, 0).UTC()
+		}
 	}
 	a.Roles = append([]string(nil), a.Roles...)
 	a.Certificates = append([]AppCertificate(nil), a.Certificates...)

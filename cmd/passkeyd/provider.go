@@ -108,7 +108,10 @@ sign in at the emulator. Its keys and registration live in an encrypted keystore
 			if err != nil {
 				return err
 			}
-			return p.Skip(cmd.Context())
+			if err := p.Skip(cmd.Context()); err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), map[string]string{"next_step": passkeyd.NextDone}, "optional passkey skipped\n")
 		},
 	}
 	list := &cobra.Command{
@@ -174,7 +177,12 @@ sign in at the emulator. Its keys and registration live in an encrypted keystore
 			if err != nil {
 				return err
 			}
-			return p.Unregister(cmd.Context())
+			id := p.DeviceID()
+			if err := p.Unregister(cmd.Context()); err != nil {
+				return err
+			}
+			return f.print(cmd.OutOrStdout(), map[string]string{"device_id": id, "state": "removed"},
+				"device %s removed; its passkeys are being revoked in Entra\n", id)
 		},
 	}
 	cmd.AddCommand(register, status, enroll, skip, list, signIn, unregister)
