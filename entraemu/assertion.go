@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -59,10 +60,10 @@ func (e *Emulator) verifyClientAssertion(r *http.Request, t *tenantState, app *A
 	switch {
 	case jwt.hstr("x5t#S256") != "":
 		thumb = jwt.hstr("x5t#S256")
-		find = func(c *x509.Certificate) bool { s := sha256.Sum256(c.Raw); return b64(s[:]) == thumb }
+		find = func(c *x509.Certificate) bool { s := sha256.Sum256(c.Raw); return sameThumbprint(s[:], thumb) }
 	case jwt.hstr("x5t") != "" && alg == "RS256":
 		thumb = jwt.hstr("x5t")
-		find = func(c *x509.Certificate) bool { s := sha1.Sum(c.Raw); return b64(s[:]) == thumb }
+		find = func(c *x509.Certificate) bool { s := sha1.Sum(c.Raw); return sameThumbprint(s[:], thumb) }
 	default:
 		return errInvalidClient(codeMalformedJWT, "JWT token is invalid or malformed: the header needs 'x5t#S256' (PS256 or RS256) or 'x5t' (RS256).")
 	}
@@ -138,4 +139,12 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// sameThumbprint compares a certificate digest with a JWT header
+// thumbprint. RFC 7515 says base64url without padding, but MSAL sends
+// x5t#S256 in standard base64 with padding and Entra accepts it, so both
+// encodings match.
+func sameThumbprint(digest []byte, thumb string) bool {
+	return b64(digest) == thumb || base64.StdEncoding.EncodeToString(digest) == thumb
 }

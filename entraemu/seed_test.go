@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -99,6 +100,7 @@ func TestClientAssertion(t *testing.T) {
 		code      int
 	}{
 		{"PS256 x5t#S256", assertion("PS256", ps, nil), 0},
+		{"PS256 x5t#S256 in MSAL's padded standard base64", assertion("PS256", map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, nil), 0},
 		{"RS256 x5t", assertion("RS256", map[string]any{"x5t": sha1x5t()}, nil), 0},
 		{"first use", fixed, 0},
 		{"replayed jti", fixed, 50027},

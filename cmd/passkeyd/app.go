@@ -76,6 +76,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		},
 		Logger:          log.With("component", "manager"),
 		ProviderAAGUIDs: []string{authenticator.DefaultAAGUID},
+		HTTPDebugPeriod: time.Duration(cfg.HTTPDebugMinutes) * time.Minute,
 	})
 	if err != nil {
 		return fail(err)

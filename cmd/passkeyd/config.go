@@ -35,6 +35,9 @@ type Config struct {
 	Jobs struct {
 		Concurrency int `yaml:"concurrency"`
 	} `yaml:"jobs"`
+	// HTTPDebugMinutes is how long the connector's HTTP debug log stays on
+	// once an admin enables it.
+	HTTPDebugMinutes int `yaml:"http_debug_minutes"`
 	// Dev allows conveniences unsafe in production: a master key generated
 	// into the data dir on first start.
 	Dev bool `yaml:"dev"`
@@ -61,6 +64,7 @@ func defaultConfig() Config {
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.Jobs.Concurrency = 4
+	c.HTTPDebugMinutes = 60
 	return c
 }
 
@@ -132,6 +136,13 @@ func (c *Config) applyEnv(env func(string) string) error {
 		}
 		c.Jobs.Concurrency = n
 	}
+	if v := env("PASSKEYD_HTTP_DEBUG_MINUTES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PASSKEYD_HTTP_DEBUG_MINUTES: %q is not a number", v))
+		}
+		c.HTTPDebugMinutes = n
+	}
 	if v := env("PASSKEYD_DEV"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -176,6 +187,9 @@ func (c *Config) validate() error {
 	}
 	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 64 {
 		bad("jobs.concurrency", "must be between 1 and 64")
+	}
+	if c.HTTPDebugMinutes < 1 || c.HTTPDebugMinutes > 7*24*60 {
+		bad("http_debug_minutes", "must be between 1 and 10080 (a week)")
 	}
 	if c.masterKey != "" && c.MasterKeyFile != "" {
 		bad("master_key_file", "PASSKEYD_MASTER_KEY and master_key_file are both set; choose one")

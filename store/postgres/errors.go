@@ -42,9 +42,10 @@ var uniqueMessages = map[string]string{
 
 // dbError turns a database error into a *passkeyd.Error: unique
 // violations become EConflict with a precise message, a missing referenced
-// row ENotFound, text PostgreSQL cannot store (NUL), a time out of its
-// range or a value a CHECK refuses EInvalid, and anything else EInternal with a generic message. SQL
-// text and server messages stay in Err, never in Message.
+// row ENotFound; text PostgreSQL cannot store (NUL), a time out of its
+// range or a value a CHECK refuses become EInvalid; anything else EInternal
+// with a generic message. SQL text and server messages stay in Err, never
+// in Message.
 func dbError(err error, generic string) error {
 	return mapError(err, generic, "", "")
 }
