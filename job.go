@@ -8,6 +8,8 @@ type JobKind string
 // Job kinds.
 const (
 	JobRevokePasskey JobKind = "revoke_passkey"
+	// JobResolvePasskey settles a passkey whose create outcome is unknown.
+	JobResolvePasskey JobKind = "resolve_passkey"
 )
 
 // Job is a unit of background work, enqueued in the same transaction as the

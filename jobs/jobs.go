@@ -14,7 +14,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -25,6 +28,25 @@ import (
 // Revoker does the work of a revocation job (manager.Manager).
 type Revoker interface {
 	RevokePasskey(ctx context.Context, passkeyID string) error
+}
+
+// Resolver settles passkeys whose create outcome is unknown
+// (manager.Manager).
+type Resolver interface {
+	ResolvePasskey(ctx context.Context, passkeyID string) error
+}
+
+// ResolveArgs are the arguments of a resolution job.
+type ResolveArgs struct {
+	PasskeyID string `json:"passkey_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ResolveArgs) Kind() string { return string(passkeyd.JobResolvePasskey) }
+
+// InsertOpts: like revocations, resolutions are never given up.
+func (ResolveArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: maxAttempts, Queue: queueRevoke}
 }
 
 // RevokeArgs are the arguments of a revocation job.
@@ -53,16 +75,22 @@ const (
 // Config configures the queue.
 type Config struct {
 	Revoker Revoker
-	Logger  *slog.Logger
+	// Resolver, when set, runs JobResolvePasskey jobs.
+	Resolver Resolver
+	Logger   *slog.Logger
 	// Concurrency is the number of revocation workers (default 4).
 	Concurrency int
 	// PollInterval is how often idle workers look for new jobs (default 1 s).
 	PollInterval time.Duration
 }
 
-// Queue is the job queue: insert-in-transaction plus the workers.
+// Queue is the job queue: insert-in-transaction plus the workers. It runs
+// on the store's own database: SQLite (NewSQLite) or PostgreSQL
+// (NewPostgres).
 type Queue struct {
-	client *river.Client[*sql.Tx]
+	insert func(ctx context.Context, tx any, params []river.InsertManyParams) error
+	start  func(ctx context.Context) error
+	stop   func(ctx context.Context) error
 	log    *slog.Logger
 }
 
@@ -82,6 +110,67 @@ func MigrateSQLite(ctx context.Context, db *sql.DB) error {
 // the store's own pool (one connection, WAL): River's SQLite driver
 // requires it, and sharing it is what lets jobs join store transactions.
 func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
+	rc, err := riverConfig(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(riversqlite.New(db), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Queue{
+		insert: func(ctx context.Context, tx any, params []river.InsertManyParams) error {
+			sqlTx, ok := tx.(*sql.Tx)
+			if !ok {
+				return fmt.Errorf("jobs: enqueue needs a *sql.Tx, got %T", tx)
+			}
+			_, err := client.InsertManyTx(ctx, sqlTx, params)
+			return err
+		},
+		start: client.Start, stop: client.Stop, log: rc.Logger,
+	}, nil
+}
+
+// MigratePostgres creates or upgrades River's tables in the pool's
+// database (safe to run from several nodes at once: River locks).
+func MigratePostgres(ctx context.Context, pool *pgxpool.Pool) error {
+	mig, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// NewPostgres returns a queue on PostgreSQL, shared by every node: jobs
+// are claimed with FOR UPDATE SKIP LOCKED, so each runs once, and a job
+// whose node died is rescued after RescueStuckJobsAfter.
+func NewPostgres(pool *pgxpool.Pool, cfg Config) (*Queue, error) {
+	rc, err := riverConfig(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Queue{
+		insert: func(ctx context.Context, tx any, params []river.InsertManyParams) error {
+			pgTx, ok := tx.(pgx.Tx)
+			if !ok {
+				return fmt.Errorf("jobs: enqueue needs a pgx.Tx, got %T", tx)
+			}
+			_, err := client.InsertManyTx(ctx, pgTx, params)
+			return err
+		},
+		start: client.Start, stop: client.Stop, log: rc.Logger,
+	}, nil
+}
+
+// riverConfig is the River configuration shared by both databases.
+func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 	if cfg.Revoker == nil {
 		return nil, errors.New("jobs: a Revoker is required")
 	}
@@ -97,11 +186,14 @@ func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &revokeWorker{revoker: cfg.Revoker, log: log})
-	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+	if cfg.Resolver != nil {
+		river.AddWorker(workers, &resolveWorker{resolver: cfg.Resolver, log: log})
+	}
+	return &river.Config{
 		Logger:            log.With("component", "river"),
 		Queues:            map[string]river.QueueConfig{queueRevoke: {MaxWorkers: cfg.Concurrency}},
 		Workers:           workers,
-		PollOnly:          true, // SQLite has no LISTEN/NOTIFY
+		PollOnly:          pollOnly, // SQLite has no LISTEN/NOTIFY
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     cfg.PollInterval / 4,
 		RetryPolicy:       &retryPolicy{},
@@ -109,25 +201,19 @@ func NewSQLite(db *sql.DB, cfg Config) (*Queue, error) {
 		RescueStuckJobsAfter: 5 * time.Minute,
 		JobTimeout:           2 * time.Minute,
 		MaxAttempts:          maxAttempts,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	return &Queue{client: client, log: log}, nil
+	}, nil
 }
 
 // Enqueue inserts jobs inside the store's transaction tx (a *sql.Tx). It
 // is the passkeyd.JobEnqueuer the store calls.
 func (q *Queue) Enqueue(ctx context.Context, tx any, jobs []passkeyd.Job) error {
-	sqlTx, ok := tx.(*sql.Tx)
-	if !ok {
-		return fmt.Errorf("jobs: enqueue needs a *sql.Tx, got %T", tx)
-	}
 	params := make([]river.InsertManyParams, 0, len(jobs))
 	for _, j := range jobs {
 		switch j.Kind {
 		case passkeyd.JobRevokePasskey:
 			params = append(params, river.InsertManyParams{Args: RevokeArgs{PasskeyID: j.PasskeyID}})
+		case passkeyd.JobResolvePasskey:
+			params = append(params, river.InsertManyParams{Args: ResolveArgs{PasskeyID: j.PasskeyID}})
 		default:
 			return fmt.Errorf("jobs: unknown job kind %q", j.Kind)
 		}
@@ -135,15 +221,14 @@ func (q *Queue) Enqueue(ctx context.Context, tx any, jobs []passkeyd.Job) error 
 	if len(params) == 0 {
 		return nil
 	}
-	_, err := q.client.InsertManyTx(ctx, sqlTx, params)
-	return err
+	return q.insert(ctx, tx, params)
 }
 
 // Start runs the workers until Stop.
-func (q *Queue) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *Queue) Start(ctx context.Context) error { return q.start(ctx) }
 
 // Stop waits for running jobs to finish (bounded by ctx) and stops.
-func (q *Queue) Stop(ctx context.Context) error { return q.client.Stop(ctx) }
+func (q *Queue) Stop(ctx context.Context) error { return q.stop(ctx) }
 
 // revokeWorker runs revocation jobs.
 type revokeWorker struct {
@@ -156,14 +241,31 @@ type revokeWorker struct {
 // flight) snoozes the job: that costs no attempt and never holds a worker
 // through a long Retry-After.
 func (w *revokeWorker) Work(ctx context.Context, job *river.Job[RevokeArgs]) error {
-	err := w.revoker.RevokePasskey(ctx, job.Args.PasskeyID)
+	return snoozeOrErr(ctx, w.log, "revocation", job.Args.PasskeyID, job.Attempt, w.revoker.RevokePasskey(ctx, job.Args.PasskeyID))
+}
+
+// resolveWorker runs resolution jobs.
+type resolveWorker struct {
+	river.WorkerDefaults[ResolveArgs]
+	resolver Resolver
+	log      *slog.Logger
+}
+
+// Work resolves one passkey; RetryLater snoozes as for revocations.
+func (w *resolveWorker) Work(ctx context.Context, job *river.Job[ResolveArgs]) error {
+	return snoozeOrErr(ctx, w.log, "resolution", job.Args.PasskeyID, job.Attempt, w.resolver.ResolvePasskey(ctx, job.Args.PasskeyID))
+}
+
+// snoozeOrErr turns a RetryLater into a snooze (no attempt spent, no
+// worker held) and logs other failures.
+func snoozeOrErr(ctx context.Context, log *slog.Logger, what, passkeyID string, attempt int, err error) error {
 	var rl *passkeyd.RetryLater
 	if errors.As(err, &rl) {
-		w.log.InfoContext(ctx, "revocation postponed", "passkey_id", job.Args.PasskeyID, "after", rl.After, "reason", rl.Reason)
+		log.InfoContext(ctx, what+" postponed", "passkey_id", passkeyID, "after", rl.After, "reason", rl.Reason)
 		return river.JobSnooze(rl.After)
 	}
 	if err != nil {
-		w.log.WarnContext(ctx, "revocation attempt failed", "passkey_id", job.Args.PasskeyID, "attempt", job.Attempt, "err", err)
+		log.WarnContext(ctx, what+" attempt failed", "passkey_id", passkeyID, "attempt", attempt, "err", err)
 	}
 	return err
 }

@@ -180,7 +180,7 @@ func (m *Manager) finishRegistration(ctx context.Context, e *passkeyd.Enrollment
 	case ge == nil || outcomeUnknown(ge):
 		// Nothing says whether Entra created it: never retry blindly.
 		pk.State, pk.LastError = passkeyd.PasskeyUnknown, graphReason(callErr)
-		e.State, e.Error = passkeyd.EnrollmentFailed, "Entra did not confirm the registration"
+		e.State, e.Error = passkeyd.EnrollmentFailed, errOutcomeUnknown
 		ev = failure(m.graphEvent(ctx, "passkey.registration_unknown", "passkey", pk.ID, crid, nil), pk.LastError)
 		result = upstreamError("registering the passkey in Entra (outcome unknown; passkeyd will reconcile it)", callErr)
 	default:
@@ -189,7 +189,11 @@ func (m *Manager) finishRegistration(ctx context.Context, e *passkeyd.Enrollment
 		ev = failure(m.graphEvent(ctx, "passkey.registration_failed", "passkey", pk.ID, crid, nil), pk.LastError)
 		result = upstreamError("registering the passkey in Entra", callErr)
 	}
-	err := m.store.FinishRegistration(ctx, e, pk, []passkeyd.AuditEvent{ev})
+	var jobs []passkeyd.Job
+	if pk.State == passkeyd.PasskeyUnknown {
+		jobs = append(jobs, passkeyd.Job{Kind: passkeyd.JobResolvePasskey, PasskeyID: pk.ID})
+	}
+	err := m.store.FinishRegistration(ctx, e, pk, []passkeyd.AuditEvent{ev}, jobs...)
 	if passkeyd.ErrorCodeOf(err) == passkeyd.EConflict {
 		// The device was removed while Entra was registering: the passkey
 		// is already revoking. Hand its method ID to the revocation job.
@@ -237,6 +241,10 @@ func (m *Manager) handOverToRevocation(ctx context.Context, e *passkeyd.Enrollme
 	}
 	return gone
 }
+
+// errOutcomeUnknown is the error of an enrollment whose Graph create may
+// or may not have created the method.
+const errOutcomeUnknown = "Entra did not confirm the registration"
 
 // outcomeUnknown reports whether a failed create may nevertheless have
 // created the method in Entra.

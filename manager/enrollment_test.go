@@ -1,6 +1,8 @@
 package manager_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +279,69 @@ func TestFinishEnrollmentCreateFaults(t *testing.T) {
 			}
 			if st.NextStep != want {
 				t.Errorf("next_step %q, want %q", st.NextStep, want)
+			}
+		})
+	}
+}
+
+// TestResolveUnknownPasskey settles unknown create outcomes by listing the
+// user's methods: found → active with the method's ID; absent once Graph
+// has settled → failed; never a second create.
+func TestResolveUnknownPasskey(t *testing.T) {
+	tests := []struct {
+		name      string
+		fault     entraemu.Fault
+		wantState passkeyd.PasskeyState
+	}{
+		{"created despite the 500", entraemu.Fault{Op: entraemu.OpCreate, Status: 500, AfterHandler: true, Count: 1}, passkeyd.PasskeyActive},
+		{"never created (503)", entraemu.Fault{Op: entraemu.OpCreate, Status: 503, Count: 1}, passkeyd.PasskeyFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTestManager(t)
+			v.connect(t)
+			v.setPolicy(t, passkeyd.PolicyRequired)
+			d := v.newDevice(t)
+			eo, cred := v.begin(t, d)
+			if err := v.emu.InjectFault(tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.m.FinishEnrollment(deviceCtx(d), d.ID, eo.EnrollmentID, cred); err == nil {
+				t.Fatal("FinishEnrollment succeeded despite the fault")
+			}
+			pks, _ := v.m.Passkeys(v.admin, passkeyd.PasskeyFilter{DeviceID: d.ID})
+			pk := pks[0]
+			if jobs := v.jobs.all(); len(jobs) == 0 || jobs[len(jobs)-1] != (passkeyd.Job{Kind: passkeyd.JobResolvePasskey, PasskeyID: pk.ID}) {
+				t.Fatalf("jobs %+v, want a resolution job for %s", jobs, pk.ID)
+			}
+			err := v.m.ResolvePasskey(context.Background(), pk.ID)
+			if tt.wantState == passkeyd.PasskeyFailed {
+				// Graph may not list a new method yet: absence is only
+				// believed once it has had time to settle.
+				var rl *passkeyd.RetryLater
+				if !errors.As(err, &rl) {
+					t.Fatalf("ResolvePasskey right away = %v, want RetryLater", err)
+				}
+				v.clk.Advance(11 * time.Minute)
+				err = v.m.ResolvePasskey(context.Background(), pk.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := v.passkey(t, pk.ID)
+			if got.State != tt.wantState {
+				t.Fatalf("state %s, want %s (%s)", got.State, tt.wantState, got.LastError)
+			}
+			methods := v.methods()
+			if tt.wantState == passkeyd.PasskeyActive && (len(methods) != 1 || methods[0].ID != got.GraphMethodID) {
+				t.Errorf("method ID %q, emulator holds %+v", got.GraphMethodID, methods)
+			}
+			if n := v.emu.Stats().GraphCalls[entraemu.OpCreate]; n != 1 {
+				t.Errorf("%d create calls, want exactly 1", n)
+			}
+			// Idempotent: a settled passkey is left alone.
+			if err := v.m.ResolvePasskey(context.Background(), pk.ID); err != nil || v.passkey(t, pk.ID).State != tt.wantState {
+				t.Errorf("second resolution changed the passkey: %v", err)
 			}
 		})
 	}

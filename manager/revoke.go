@@ -77,29 +77,49 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
 	}
 }
 
-// revokeUnregistered handles a revoking passkey with no Graph method ID: its
-// registration was in flight when the device was removed. Either the
-// registration finishes and hands over the method ID (see
-// handOverToRevocation), or it never reached Entra.
+// revokeUnregistered handles a revoking passkey with no Graph method ID:
+// its registration was in flight, or its outcome unknown, when the device
+// was removed. A registration still in flight gets time to hand over its
+// method ID (handOverToRevocation); one that Entra refused left nothing to
+// delete; otherwise Entra is searched for the method (findMethod) and what
+// is found is deleted.
 func (m *Manager) revokeUnregistered(ctx context.Context, pk *passkeyd.Passkey) error {
 	e, err := m.store.Enrollment(ctx, pk.EnrollmentID)
 	if err != nil {
 		return err
 	}
-	if e.State == passkeyd.EnrollmentRegistering && m.now().Sub(pk.CreatedAt) < registrationGrace {
+	age := m.now().Sub(pk.CreatedAt)
+	switch {
+	case e.State == passkeyd.EnrollmentRegistering && age < registrationGrace:
 		return &passkeyd.RetryLater{After: 30 * time.Second, Reason: "registration still in flight"}
-	}
-	if e.State == passkeyd.EnrollmentRegistering {
-		// The registering process died mid-call: the outcome is unknown.
-		// Reconciliation (by listing the user's methods) settles it.
+	case e.State == passkeyd.EnrollmentFailed && e.Error != errOutcomeUnknown:
+		// Entra refused the registration: nothing exists to delete.
 		now := m.now()
-		pk.State, pk.LastError, pk.UpdatedAt = passkeyd.PasskeyUnknown, "device removed while its registration's outcome was unknown", now
-		ev := failure(m.event(ctx, "passkey.revoke_deferred", "passkey", pk.ID, nil), pk.LastError)
+		pk.State, pk.RevokedAt, pk.UpdatedAt = passkeyd.PasskeyRevoked, &now, now
+		ev := m.event(ctx, "passkey.revoked", "passkey", pk.ID, map[string]any{"note": "never registered in Entra"})
 		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
 	}
-	// The registration ended without a method: nothing exists in Entra.
+	g, _, err := m.graphClient(ctx)
+	if err != nil {
+		return &passkeyd.RetryLater{After: 5 * time.Minute, Reason: passkeyd.ErrorMessage(err), Err: err}
+	}
+	method, err := m.findMethod(ctx, g, pk)
+	if err != nil {
+		return err
+	}
 	now := m.now()
-	pk.State, pk.RevokedAt, pk.UpdatedAt = passkeyd.PasskeyRevoked, &now, now
-	ev := m.event(ctx, "passkey.revoked", "passkey", pk.ID, map[string]any{"note": "never registered in Entra"})
-	return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
+	if method == nil {
+		if age < settleTime {
+			return &passkeyd.RetryLater{After: time.Minute, Reason: "Entra may not list a new method yet"}
+		}
+		pk.State, pk.RevokedAt, pk.UpdatedAt = passkeyd.PasskeyRevoked, &now, now
+		ev := m.event(ctx, "passkey.revoked", "passkey", pk.ID, map[string]any{"note": "Entra holds no matching method: it was never created"})
+		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev)
+	}
+	pk.GraphMethodID, pk.UpdatedAt = method.ID, now
+	ev := m.event(ctx, "passkey.adopted", "passkey", pk.ID, map[string]any{"graph_method_id": method.ID, "note": "found in Entra after an unknown outcome; revoking"})
+	if err := m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, ev); err != nil {
+		return err
+	}
+	return m.RevokePasskey(ctx, pk.ID)
 }

@@ -243,7 +243,7 @@ func TestDeviceRemovedDuringRegistration(t *testing.T) {
 		}
 	})
 
-	t.Run("outcome unknown: handed to reconciliation after the grace period", func(t *testing.T) {
+	t.Run("outcome unknown: found in Entra and deleted after the grace period", func(t *testing.T) {
 		v := newTestManager(t)
 		pk, release := inFlight(t, v, &entraemu.Fault{Op: entraemu.OpCreate, Status: 500, AfterHandler: true, Count: 1})
 		wantCode(t, release(), passkeyd.EGone)
@@ -255,8 +255,12 @@ func TestDeviceRemovedDuringRegistration(t *testing.T) {
 		if err := v.m.RevokePasskey(context.Background(), pk.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyUnknown {
-			t.Errorf("state %s, want unknown for reconciliation", got.State)
+		got := v.passkey(t, pk.ID)
+		if got.State != passkeyd.PasskeyRevoked || got.GraphMethodID == "" {
+			t.Errorf("passkey %+v, want revoked with the method found in Entra", got)
+		}
+		if n := len(v.emu.Methods(v.set.TenantID, v.set.Users[0].UPN)); n != 0 {
+			t.Errorf("%d methods left in Entra: the orphan was not deleted", n)
 		}
 	})
 }

@@ -83,6 +83,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	a.queue, err = jobs.NewSQLite(db.SQL(), jobs.Config{
 		Revoker:     a.mgr,
+		Resolver:    a.mgr,
 		Logger:      log.With("component", "jobs"),
 		Concurrency: cfg.Jobs.Concurrency,
 	})

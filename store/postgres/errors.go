@@ -22,22 +22,22 @@ const (
 // the conflict in words an admin understands; the messages are the same as
 // store/sqlite's. PostgreSQL reports the constraint's name.
 var uniqueMessages = map[string]string{
-	"connectors_pkey":         "a connector with this ID already exists",
-	"policies_pkey":           "a policy with this ID already exists",
-	"users_pkey":              "a user with this ID already exists",
-	"users_upn":               "a user with this UPN already exists",
-	"users_entra_object_id":   "a user with this Entra object ID already exists",
-	"invitations_pkey":        "an invitation with this ID already exists",
-	"invitations_code_hash":   "an invitation with this code already exists",
-	"devices_pkey":            "a device with this ID already exists",
-	"devices_token_hash":      "a device with this token already exists",
-	"enrollments_pkey":        "an enrollment with this ID already exists",
-	"passkeys_pkey":           "a passkey with this ID already exists",
-	"passkeys_credential_id":  "a passkey with this credential ID already exists",
-	"api_tokens_pkey":         "an API token with this ID already exists",
-	"api_tokens_hash":         "an API token with this value already exists",
-	"audit_events_pkey":       "audit sequence number already taken",
-	"schema_migrations_pkey":  "migration already applied",
+	"connectors_pkey":        "a connector with this ID already exists",
+	"policies_pkey":          "a policy with this ID already exists",
+	"users_pkey":             "a user with this ID already exists",
+	"users_upn":              "a user with this UPN already exists",
+	"users_entra_object_id":  "a user with this Entra object ID already exists",
+	"invitations_pkey":       "an invitation with this ID already exists",
+	"invitations_code_hash":  "an invitation with this code already exists",
+	"devices_pkey":           "a device with this ID already exists",
+	"devices_token_hash":     "a device with this token already exists",
+	"enrollments_pkey":       "an enrollment with this ID already exists",
+	"passkeys_pkey":          "a passkey with this ID already exists",
+	"passkeys_credential_id": "a passkey with this credential ID already exists",
+	"api_tokens_pkey":        "an API token with this ID already exists",
+	"api_tokens_hash":        "an API token with this value already exists",
+	"audit_events_pkey":      "audit sequence number already taken",
+	"schema_migrations_pkey": "migration already applied",
 }
 
 // dbError turns a database error into a *passkeyd.Error: unique

@@ -1,0 +1,4 @@
+package postgres
+
+// UniqueMessages exposes the constraint messages to the external tests.
+var UniqueMessages = uniqueMessages
