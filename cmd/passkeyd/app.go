@@ -19,14 +19,13 @@ import (
 	"github.com/passkeyd/passkeyd/manager"
 	"github.com/passkeyd/passkeyd/secret"
 	"github.com/passkeyd/passkeyd/server"
-	"github.com/passkeyd/passkeyd/store/sqlite"
 )
 
 // app is a wired passkeyd server: store, manager, job queue, HTTP.
 type app struct {
 	cfg   Config
 	log   *slog.Logger
-	store *sqlite.DB
+	store storage
 	mgr   *manager.Manager
 	queue *jobs.Queue
 	http  *http.Server
@@ -50,7 +49,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, cfg.sqlitePath(), sqlite.Options{Logger: log.With("component", "store")})
+	db, err := openStorage(ctx, cfg, log.With("component", "store"))
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +57,6 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	fail := func(err error) (*app, error) {
 		db.Close()
 		return nil, err
-	}
-	if err := jobs.MigrateSQLite(ctx, db.SQL()); err != nil {
-		return fail(err)
 	}
 	a.mgr, err = manager.New(manager.Config{
 		Store:  db,
@@ -81,11 +77,12 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(err)
 	}
-	a.queue, err = jobs.NewSQLite(db.SQL(), jobs.Config{
-		Revoker:     a.mgr,
-		Resolver:    a.mgr,
-		Logger:      log.With("component", "jobs"),
-		Concurrency: cfg.Jobs.Concurrency,
+	a.queue, err = db.newQueue(jobs.Config{
+		Revoker:      a.mgr,
+		Resolver:     a.mgr,
+		Logger:       log.With("component", "jobs"),
+		Concurrency:  cfg.Jobs.Concurrency,
+		PollInterval: cfg.jobPollInterval,
 	})
 	if err != nil {
 		return fail(err)
@@ -94,7 +91,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	srv, err := server.New(server.Config{
 		Service: a.mgr,
 		Logger:  log.With("component", "http"),
-		Ready:   func(ctx context.Context) error { return db.SQL().PingContext(ctx) },
+		Ready:   db.ping,
 		Version: version,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -47,6 +48,8 @@ type Config struct {
 	bootstrapToken string
 	// logOutput is where logs go (tests capture them); nil is stderr.
 	logOutput io.Writer
+	// jobPollInterval overrides the job queue's poll interval (tests).
+	jobPollInterval time.Duration
 }
 
 func (c *Config) logWriter() io.Writer {
@@ -165,12 +168,8 @@ func (c *Config) validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
-	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite://") {
-		if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-			bad("database.url", "PostgreSQL is not supported by this release yet; use sqlite:///path/passkeyd.db")
-		} else {
-			bad("database.url", "must start with sqlite:// (e.g. sqlite:///var/lib/passkeyd/passkeyd.db)")
-		}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite://") && !c.isPostgres() {
+		bad("database.url", "must start with sqlite:// (e.g. sqlite:///var/lib/passkeyd/passkeyd.db) or postgres://")
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")

@@ -51,7 +51,12 @@ func TestLoadConfig(t *testing.T) {
 			file:    "listen: nonsense\nlog:\n  level: loud\n  format: xml\njobs:\n  concurrency: 0\ntls:\n  cert_file: a.pem\n",
 			env:     map[string]string{"PASSKEYD_BOOTSTRAP_TOKEN": "short"},
 			wantErr: []string{"listen:", "log.level:", "log.format:", "jobs.concurrency:", "tls:", "PASSKEYD_BOOTSTRAP_TOKEN:"}},
-		{name: "postgres not yet", env: map[string]string{"PASSKEYD_DATABASE_URL": "postgres://x/y"}, wantErr: []string{"PostgreSQL"}},
+		{name: "postgres", env: map[string]string{"PASSKEYD_DATABASE_URL": "postgres://db.internal/passkeyd"}, check: func(t *testing.T, c Config) {
+			if !c.isPostgres() {
+				t.Error("postgres:// not recognised")
+			}
+		}},
+		{name: "unknown database", env: map[string]string{"PASSKEYD_DATABASE_URL": "mysql://x/y"}, wantErr: []string{"database.url"}},
 		{name: "bad env number", env: map[string]string{"PASSKEYD_JOBS_CONCURRENCY": "many"}, wantErr: []string{"PASSKEYD_JOBS_CONCURRENCY"}},
 	}
 	for _, tc := range tests {
