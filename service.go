@@ -195,3 +195,45 @@ type AuditReport struct {
 	Problem     string `json:"problem,omitempty"`
 	LastHash    string `json:"last_hash,omitempty"`
 }
+
+// DriftReport is the result of reconciliation: where passkeyd's inventory
+// and Entra disagree, by class.
+type DriftReport struct {
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Users      int       `json:"users"`
+	// Missing: managed passkeys Entra no longer holds (now state missing).
+	Missing []DriftItem `json:"missing"`
+	// Adopted: methods passkeyd created but had lost track of (unknown
+	// outcomes), now active again.
+	Adopted []DriftItem `json:"adopted"`
+	// Unmanaged: methods registered outside passkeyd; never touched.
+	Unmanaged []DriftItem  `json:"unmanaged"`
+	Errors    []DriftError `json:"errors,omitempty"`
+}
+
+// DriftItem is one finding of reconciliation.
+type DriftItem struct {
+	UserID      string    `json:"user_id"`
+	UPN         string    `json:"upn"`
+	PasskeyID   string    `json:"passkey_id,omitempty"`
+	MethodID    string    `json:"method_id"`
+	DisplayName string    `json:"display_name,omitempty"`
+	AAGUID      string    `json:"aaguid,omitempty"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+}
+
+// DriftError is a user reconciliation could not check.
+type DriftError struct {
+	UserID string `json:"user_id"`
+	UPN    string `json:"upn"`
+	Error  string `json:"error"`
+}
+
+// BulkRevocation is the result of queueing many revocations at once.
+type BulkRevocation struct {
+	// Matched passkeys of the filter, in any state; Queued of them moved
+	// to revoking now. Progress: list the filter's passkeys by state.
+	Matched int `json:"matched"`
+	Queued  int `json:"queued"`
+}
