@@ -36,6 +36,23 @@ type Resolver interface {
 	ResolvePasskey(ctx context.Context, passkeyID string) error
 }
 
+// Reconciler compares passkeyd's inventory with Entra (manager.Manager).
+type Reconciler interface {
+	Reconcile(ctx context.Context, userID string) (*passkeyd.DriftReport, error)
+}
+
+// ReconcileArgs are the arguments of the periodic reconciliation job.
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+// InsertOpts: one reconciliation at a time is enough; a failed run is
+// simply the next period's work.
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, Queue: queueReconcile}
+}
+
 // ResolveArgs are the arguments of a resolution job.
 type ResolveArgs struct {
 	PasskeyID string `json:"passkey_id"`
@@ -66,8 +83,9 @@ func (RevokeArgs) InsertOpts() river.InsertOpts {
 }
 
 const (
-	queueRevoke = "revoke"
-	maxAttempts = 100_000
+	queueRevoke    = "revoke"
+	queueReconcile = "reconcile"
+	maxAttempts    = 100_000
 	// maxBackoff caps the retry delay so a recovered Entra is noticed soon.
 	maxBackoff = 10 * time.Minute
 )
@@ -77,7 +95,11 @@ type Config struct {
 	Revoker Revoker
 	// Resolver, when set, runs JobResolvePasskey jobs.
 	Resolver Resolver
-	Logger   *slog.Logger
+	// Reconciler and ReconcileEvery, when set, reconcile every user with
+	// Entra periodically (River elects one node to schedule it).
+	Reconciler     Reconciler
+	ReconcileEvery time.Duration
+	Logger         *slog.Logger
 	// Concurrency is the number of revocation workers (default 4).
 	Concurrency int
 	// PollInterval is how often idle workers look for new jobs (default 1 s).
@@ -189,9 +211,19 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 	if cfg.Resolver != nil {
 		river.AddWorker(workers, &resolveWorker{resolver: cfg.Resolver, log: log})
 	}
+	queues := map[string]river.QueueConfig{queueRevoke: {MaxWorkers: cfg.Concurrency}}
+	var periodic []*river.PeriodicJob
+	if cfg.Reconciler != nil && cfg.ReconcileEvery > 0 {
+		river.AddWorker(workers, &reconcileWorker{reconciler: cfg.Reconciler, log: log})
+		queues[queueReconcile] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "reconcile"}))
+	}
 	return &river.Config{
 		Logger:            log.With("component", "river"),
-		Queues:            map[string]river.QueueConfig{queueRevoke: {MaxWorkers: cfg.Concurrency}},
+		Queues:            queues,
+		PeriodicJobs:      periodic,
 		Workers:           workers,
 		PollOnly:          pollOnly, // SQLite has no LISTEN/NOTIFY
 		FetchPollInterval: cfg.PollInterval,
@@ -242,6 +274,24 @@ type revokeWorker struct {
 // through a long Retry-After.
 func (w *revokeWorker) Work(ctx context.Context, job *river.Job[RevokeArgs]) error {
 	return snoozeOrErr(ctx, w.log, "revocation", job.Args.PasskeyID, job.Attempt, w.revoker.RevokePasskey(ctx, job.Args.PasskeyID))
+}
+
+// reconcileWorker runs the periodic reconciliation.
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	reconciler Reconciler
+	log        *slog.Logger
+}
+
+// Work reconciles every user and logs the drift found.
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	rep, err := w.reconciler.Reconcile(passkeyd.WithActor(ctx, passkeyd.SystemActor), "")
+	if err != nil {
+		return err
+	}
+	w.log.InfoContext(ctx, "reconciled with Entra", "users", rep.Users, "missing", len(rep.Missing),
+		"adopted", len(rep.Adopted), "unmanaged", len(rep.Unmanaged), "errors", len(rep.Errors))
+	return nil
 }
 
 // resolveWorker runs resolution jobs.

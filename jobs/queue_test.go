@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -283,4 +284,36 @@ func TestEnqueueRefusesBadInput(t *testing.T) {
 	if _, err := jobs.NewSQLite(db.SQL(), jobs.Config{}); err == nil {
 		t.Error("NewSQLite accepted a config without a Revoker")
 	}
+}
+
+// fakeReconciler counts periodic reconciliations.
+type fakeReconciler struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *fakeReconciler) Reconcile(ctx context.Context, userID string) (*passkeyd.DriftReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if userID != "" || passkeyd.ActorFrom(ctx) != passkeyd.SystemActor {
+		return nil, errors.New("periodic reconciliation must cover every user as the system")
+	}
+	f.n++
+	return &passkeyd.DriftReport{}, nil
+}
+
+func TestPeriodicReconciliation(t *testing.T) {
+	db := openStore(t)
+	rec := &fakeReconciler{}
+	q, err := jobs.NewSQLite(db.SQL(), jobs.Config{Revoker: &fakeRevoker{fn: func(string) error { return nil }},
+		Reconciler: rec, ReconcileEvery: 200 * time.Millisecond, PollInterval: 50 * time.Millisecond, Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, q)
+	eventually(t, "two reconciliations", func() (bool, string) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.n >= 2, fmt.Sprintf("%d runs", rec.n)
+	})
 }

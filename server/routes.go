@@ -13,7 +13,7 @@ type Auth string
 
 // Authentication kinds.
 const (
-	AuthNone   Auth = "none"   // health endpoints, device registration
+	AuthNone   Auth = "none"   // health endpoints, the OpenAPI document, device registration
 	AuthAdmin  Auth = "admin"  // API token, role-checked
 	AuthDevice Auth = "device" // device token
 )
@@ -128,6 +128,10 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 	dev("POST /device/passkeys", s.finishEnrollment)
 	dev("POST /device/passkeys/skip", s.skipEnrollment)
 	dev("DELETE /device", s.unregisterDevice)
+
+	// The API's own description is public, like the health endpoints:
+	// it holds nothing a caller could not learn from the API itself.
+	open(methodPath("GET /openapi.json"), s.openAPI)
 
 	open("GET /healthz", s.healthz)
 	open("GET /readyz", s.readyz)

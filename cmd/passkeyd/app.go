@@ -78,11 +78,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return fail(err)
 	}
 	a.queue, err = db.newQueue(jobs.Config{
-		Revoker:      a.mgr,
-		Resolver:     a.mgr,
-		Logger:       log.With("component", "jobs"),
-		Concurrency:  cfg.Jobs.Concurrency,
-		PollInterval: cfg.jobPollInterval,
+		Revoker:    a.mgr,
+		Resolver:   a.mgr,
+		Reconciler: a.mgr,
+		// Periodic reconciliation; the API and CLI run it on demand.
+		ReconcileEvery: time.Duration(cfg.ReconcileMinutes) * time.Minute,
+		Logger:         log.With("component", "jobs"),
+		Concurrency:    cfg.Jobs.Concurrency,
+		PollInterval:   cfg.jobPollInterval,
 	})
 	if err != nil {
 		return fail(err)

@@ -39,6 +39,9 @@ type Config struct {
 	// HTTPDebugMinutes is how long the connector's HTTP debug log stays on
 	// once an admin enables it.
 	HTTPDebugMinutes int `yaml:"http_debug_minutes"`
+	// ReconcileMinutes is how often passkeyd compares its inventory with
+	// Entra (0 turns the periodic run off).
+	ReconcileMinutes int `yaml:"reconcile_minutes"`
 	// Dev allows conveniences unsafe in production: a master key generated
 	// into the data dir on first start.
 	Dev bool `yaml:"dev"`
@@ -68,6 +71,7 @@ func defaultConfig() Config {
 	c.Log.Format = "text"
 	c.Jobs.Concurrency = 4
 	c.HTTPDebugMinutes = 60
+	c.ReconcileMinutes = 360
 	return c
 }
 
@@ -186,6 +190,9 @@ func (c *Config) validate() error {
 	}
 	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 64 {
 		bad("jobs.concurrency", "must be between 1 and 64")
+	}
+	if c.ReconcileMinutes < 0 || c.ReconcileMinutes > 7*24*60 {
+		bad("reconcile_minutes", "must be between 0 (off) and 10080 (a week)")
 	}
 	if c.HTTPDebugMinutes < 1 || c.HTTPDebugMinutes > 7*24*60 {
 		bad("http_debug_minutes", "must be between 1 and 10080 (a week)")
