@@ -79,6 +79,14 @@ type Store interface {
 	APITokens(ctx context.Context) ([]APIToken, error)
 	DeleteAPIToken(ctx context.Context, id string, ev AuditEvent) error
 
+	// Throttle returns the time before which calls in scope (e.g. Graph
+	// writes for a tenant) must not be made; zero when not throttled. It
+	// lives in the database so that every node backs off together.
+	Throttle(ctx context.Context, scope string) (time.Time, error)
+	// SetThrottle records notBefore for scope; a later time already stored
+	// wins. Throttle state is operational, not audited.
+	SetThrottle(ctx context.Context, scope string, notBefore time.Time) error
+
 	// AppendAudit writes events that accompany no other change (e.g. a
 	// failed attempt, a Graph call's outcome).
 	AppendAudit(ctx context.Context, evs ...AuditEvent) error

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -41,10 +42,18 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
 	if err != nil {
 		return err
 	}
-	g, _, err := m.graphClient(ctx)
+	g, c, err := m.graphClient(ctx)
 	if err != nil {
 		// Disabled or broken connector: keep the intent, try again later.
 		return &passkeyd.RetryLater{After: 5 * time.Minute, Reason: passkeyd.ErrorMessage(err), Err: err}
+	}
+	// Every node honours the tenant's last Retry-After, so a throttled
+	// tenant is not hammered by the other workers meanwhile.
+	scope := throttleScope(c)
+	if until, err := m.store.Throttle(ctx, scope); err != nil {
+		return err
+	} else if wait := until.Sub(m.now()); wait > 0 {
+		return &passkeyd.RetryLater{After: wait + jitter(wait), Reason: "Entra asked this tenant's writes to wait"}
 	}
 	crid := uuid.NewString()
 	err = g.DeleteMethod(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), pk.GraphMethodID)
@@ -67,6 +76,9 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
 			return err // the queue's backoff with jitter applies
 		}
 		m.audit(ctx, failure(m.graphEvent(ctx, "passkey.revoke_throttled", "passkey", pk.ID, crid, map[string]any{"retry_after_seconds": after.Seconds()}), graphReason(err)))
+		if err := m.store.SetThrottle(ctx, scope, m.now().Add(after)); err != nil {
+			m.log.WarnContext(ctx, "could not share throttle state", "err", err)
+		}
 		return &passkeyd.RetryLater{After: after, Reason: graphReason(err), Err: err}
 	default:
 		// Permanent (403, 400, 401 after refresh): retrying cannot help.
@@ -122,4 +134,16 @@ func (m *Manager) revokeUnregistered(ctx context.Context, pk *passkeyd.Passkey) 
 		return err
 	}
 	return m.RevokePasskey(ctx, pk.ID)
+}
+
+// throttleScope names the quota Graph applies to passkeyd's writes: per
+// app and tenant (graph-api.md §7).
+func throttleScope(c *passkeyd.Connector) string {
+	return "graph-write:" + c.TenantID + ":" + c.ClientID
+}
+
+// jitter spreads the wake-ups of jobs that waited for the same throttle
+// over a tenth of the wait (at most 5 s), so they do not all retry at once.
+func jitter(wait time.Duration) time.Duration {
+	return rand.N(min(wait/10, 5*time.Second) + 1)
 }

@@ -295,3 +295,37 @@ func TestLifecycleAudit(t *testing.T) {
 		t.Errorf("audit actions\n got %v\nwant %v", actions, want)
 	}
 }
+
+// TestThrottleIsShared: after a 429, no worker calls Graph for the tenant
+// until Retry-After has passed; the wait lives in the store, so every node
+// sees it.
+func TestThrottleIsShared(t *testing.T) {
+	v := newTestManager(t)
+	pk := enrolledAndRemoved(t, v)
+	if err := v.emu.InjectFault(entraemu.Fault{Op: entraemu.OpDelete, Status: 429, RetryAfter: 30 * time.Second, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var rl *passkeyd.RetryLater
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); !errors.As(err, &rl) {
+		t.Fatalf("first attempt = %v, want RetryLater", err)
+	}
+	calls := v.emu.Stats().GraphCalls[entraemu.OpDelete]
+	v.clk.Advance(10 * time.Second)
+	err := v.m.RevokePasskey(context.Background(), pk.ID)
+	if !errors.As(err, &rl) || rl.After < 20*time.Second || rl.After > 25*time.Second {
+		t.Fatalf("attempt inside the window = %v, want RetryLater for the remaining ~20 s", err)
+	}
+	if v.emu.Stats().GraphCalls[entraemu.OpDelete] != calls {
+		t.Fatal("Graph was called while the tenant was throttled")
+	}
+	if until, _ := v.db.Throttle(context.Background(), "graph-write:"+v.set.TenantID+":"+v.set.ClientID); !until.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("stored throttle %v, want %v", until, t0.Add(30*time.Second))
+	}
+	v.clk.Advance(21 * time.Second)
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked {
+		t.Fatalf("state %s", got.State)
+	}
+}

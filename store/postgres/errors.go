@@ -37,6 +37,7 @@ var uniqueMessages = map[string]string{
 	"api_tokens_pkey":        "an API token with this ID already exists",
 	"api_tokens_hash":        "an API token with this value already exists",
 	"audit_events_pkey":      "audit sequence number already taken",
+	"throttles_pkey":         "throttle state for this scope already exists",
 	"schema_migrations_pkey": "migration already applied",
 }
 

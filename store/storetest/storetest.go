@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"APITokens", testAPITokens},
 		{"AuditAppend", testAuditAppend},
 		{"AuditChainAfterMixedOperations", testAuditChain},
+		{"Throttle", testThrottle},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -183,3 +183,9 @@ CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_ev
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+
+-- Throttle state shared by every node: Graph's Retry-After per scope.
+CREATE TABLE throttles (
+    scope      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    not_before TIMESTAMPTZ NOT NULL
+);

@@ -166,3 +166,9 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+
+-- Throttle state shared by every worker: Graph's Retry-After per scope.
+CREATE TABLE throttles (
+    scope      TEXT NOT NULL PRIMARY KEY,
+    not_before TEXT NOT NULL
+) STRICT;
