@@ -57,6 +57,9 @@ type Emulator struct {
 	lastPrune  time.Time
 	faults     []*faultState
 	latency    time.Duration
+	// lag is the replication lag knob: a new method stays invisible to
+	// list, get and delete for this long (SetReplicationLag).
+	lag time.Duration
 	stats      Stats
 	caFile     string
 	attRoots   []*x509.Certificate // trusted attestation roots (FIDO metadata stand-in)

@@ -191,3 +191,16 @@ type discardWriter struct{ header http.Header }
 func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
+
+// SetReplicationLag makes every method created from now on invisible to
+// list, get and delete for d, as Graph's eventually consistent reads do
+// (graph-api.md §7): a delete right after a create answers 404 while the
+// method still exists. Zero turns it off.
+func (e *Emulator) SetReplicationLag(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lag = max(d, 0)
+}
+
+// visibleLocked reports whether reads see m yet; caller holds e.mu.
+func (e *Emulator) visibleLocked(m *Method) bool { return !e.now().Before(m.visibleAt) }

@@ -279,6 +279,7 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 		return nil, badRequest("This credential is already registered.")
 	}
 	delete(e.challenges, key)
+	m.visibleAt = e.now().Add(e.lag)
 	c.tenant.methods[c.user.ID] = append(c.tenant.methods[c.user.ID], m)
 	return m, nil
 }
@@ -350,7 +351,12 @@ func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request, c *graphCa
 		offset = n
 	}
 	e.mu.Lock()
-	all := c.tenant.methods[c.user.ID]
+	var all []*Method
+	for _, m := range c.tenant.methods[c.user.ID] {
+		if e.visibleLocked(m) {
+			all = append(all, m)
+		}
+	}
 	page := []map[string]any{}
 	end := min(offset+e.pageSize, len(all))
 	for i := offset; i < end; i++ {
@@ -391,6 +397,9 @@ func (e *Emulator) handleGet(w http.ResponseWriter, r *http.Request, c *graphCal
 	e.mu.Lock()
 	i := c.methodIndexLocked(id)
 	var m Method
+	if i >= 0 && !e.visibleLocked(c.tenant.methods[c.user.ID][i]) {
+		i = -1 // not replicated to this read yet
+	}
 	if i >= 0 {
 		m = copyMethod(c.tenant.methods[c.user.ID][i])
 	}
@@ -407,6 +416,9 @@ func (e *Emulator) handleDelete(w http.ResponseWriter, r *http.Request, c *graph
 	id := methodSegment(r)
 	e.mu.Lock()
 	i := c.methodIndexLocked(id)
+	if i >= 0 && !e.visibleLocked(c.tenant.methods[c.user.ID][i]) {
+		i = -1 // not replicated yet: the delete misses it, the method stays
+	}
 	if i >= 0 {
 		ms := c.tenant.methods[c.user.ID]
 		c.tenant.methods[c.user.ID] = append(ms[:i:i], ms[i+1:]...)

@@ -87,6 +87,9 @@ type Method struct {
 	CredentialID            []byte
 	PublicKey               []byte // COSE_Key as registered
 	SignCount               uint32
+	// visibleAt is when reads and deletes first see the method
+	// (replication lag); Methods() shows the truth regardless.
+	visibleAt time.Time
 }
 
 // tenantState is a tenant with everything it owns.

@@ -59,6 +59,13 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
 	err = g.DeleteMethod(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), pk.GraphMethodID)
 	ge := passkeyd.AsGraphError(err)
 	switch {
+	case ge != nil && ge.Status == http.StatusNotFound && m.now().Sub(pk.CreatedAt) < settleTime:
+		// A young method may be missing from Graph's reads while it still
+		// exists (replication lag): a 404 now proves nothing. Delete again
+		// once Graph has settled; a 404 then means it is really gone.
+		wait := settleTime - m.now().Sub(pk.CreatedAt)
+		m.audit(ctx, m.graphEvent(ctx, "passkey.revoke_unconfirmed", "passkey", pk.ID, crid, map[string]any{"retry_after_seconds": wait.Seconds()}))
+		return &passkeyd.RetryLater{After: wait, Reason: "Graph answered 404 for a young method; confirming once Graph has settled"}
 	case err == nil || (ge != nil && ge.Status == http.StatusNotFound):
 		now := m.now()
 		pk.State, pk.RevokedAt, pk.UpdatedAt, pk.LastError = passkeyd.PasskeyRevoked, &now, now, ""

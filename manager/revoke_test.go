@@ -56,6 +56,8 @@ func TestRevokePasskey(t *testing.T) {
 			if err := g.DeleteMethod(context.Background(), v.set.Users[0].ID, pk.GraphMethodID); err != nil {
 				t.Fatal(err)
 			}
+			// Old enough that Graph's 404 is believed (see TestReplicationLag).
+			v.clk.Advance(11 * time.Minute)
 		}, wantState: passkeyd.PasskeyRevoked, audit: "passkey.revoked"},
 		{name: "throttled", setup: fault(entraemu.Fault{Op: entraemu.OpDelete, Status: 429, RetryAfter: 7 * time.Second, Count: 1}),
 			wantErr: "retry", retry: 7 * time.Second, wantState: passkeyd.PasskeyRevoking, wantMeth: 1, audit: "passkey.revoke_throttled"},
@@ -327,5 +329,32 @@ func TestThrottleIsShared(t *testing.T) {
 	}
 	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked {
 		t.Fatalf("state %s", got.State)
+	}
+}
+
+// TestReplicationLag: Graph may answer 404 for a method created moments
+// ago that still exists. A revocation does not believe that 404 for a
+// young passkey: it deletes again once Graph has settled, leaving no
+// orphan in Entra.
+func TestReplicationLag(t *testing.T) {
+	v := newTestManager(t)
+	v.emu.SetReplicationLag(2 * time.Minute)
+	pk := enrolledAndRemoved(t, v)
+	var rl *passkeyd.RetryLater
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); !errors.As(err, &rl) {
+		t.Fatalf("RevokePasskey on a young method answered 404 = %v, want RetryLater", err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoking {
+		t.Fatalf("state %s after an unconfirmed 404, want revoking", got.State)
+	}
+	if n := len(v.methods()); n != 1 {
+		t.Fatalf("%d methods: the emulator's lag knob did not hold the method", n)
+	}
+	v.clk.Advance(rl.After)
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked || len(v.methods()) != 0 {
+		t.Fatalf("state %s with %d methods left, want revoked and none", got.State, len(v.methods()))
 	}
 }
