@@ -59,7 +59,7 @@ type Emulator struct {
 	latency    time.Duration
 	// lag is the replication lag knob: a new method stays invisible to
 	// list, get and delete for this long (SetReplicationLag).
-	lag time.Duration
+	lag        time.Duration
 	stats      Stats
 	caFile     string
 	attRoots   []*x509.Certificate // trusted attestation roots (FIDO metadata stand-in)
