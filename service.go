@@ -49,6 +49,16 @@ type AdminService interface {
 	Passkeys(ctx context.Context, f PasskeyFilter) ([]Passkey, error)
 	Passkey(ctx context.Context, id string) (*Passkey, error)
 
+	// RevokePasskeys queues the revocation of every live passkey matching
+	// the user, device or AAGUID of f (offboarding, a vulnerable model).
+	RevokePasskeys(ctx context.Context, f PasskeyFilter) (*BulkRevocation, error)
+	// RequestRevocation queues the revocation of one active passkey, or
+	// retries one whose revocation failed permanently.
+	RequestRevocation(ctx context.Context, passkeyID string) (*Passkey, error)
+	// Reconcile compares the inventory with Entra for one user, or all
+	// users when userID is "", and reports the drift.
+	Reconcile(ctx context.Context, userID string) (*DriftReport, error)
+
 	AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
 

@@ -269,3 +269,35 @@ func (c *Client) Tokens(ctx context.Context) ([]passkeyd.APIToken, error) {
 func (c *Client) DeleteToken(ctx context.Context, id string) error {
 	return c.do(ctx, call{method: http.MethodDelete, path: "/tokens/" + esc(id), want: http.StatusNoContent})
 }
+
+// Reconcile compares passkeyd's inventory with Entra for one user (or all
+// users when userID is "") and returns the drift report.
+func (c *Client) Reconcile(ctx context.Context, userID string) (*passkeyd.DriftReport, error) {
+	var out passkeyd.DriftReport
+	in := api.Reconcile{UserID: userID}
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/reconcile", in: in, out: &out, want: http.StatusOK}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokePasskeys queues the revocation of every live passkey matching the
+// filter's user, device or AAGUID.
+func (c *Client) RevokePasskeys(ctx context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
+	var out passkeyd.BulkRevocation
+	in := api.BulkRevoke{UserID: f.UserID, DeviceID: f.DeviceID, AAGUID: f.AAGUID}
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/passkeys:revoke", in: in, out: &out, want: http.StatusAccepted}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokePasskey queues the revocation of one active passkey, or retries a
+// failed revocation (revoke_failed).
+func (c *Client) RevokePasskey(ctx context.Context, id string) (*passkeyd.Passkey, error) {
+	var out passkeyd.Passkey
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/passkeys/" + esc(id) + "/revoke", out: &out, want: http.StatusAccepted}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

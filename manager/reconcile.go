@@ -186,10 +186,10 @@ func (m *Manager) RevokePasskeys(ctx context.Context, f passkeyd.PasskeyFilter) 
 	return res, nil
 }
 
-// RetryRevocation re-queues a passkey whose revocation failed permanently
+// RequestRevocation re-queues a passkey whose revocation failed permanently
 // (revoke_failed), once an admin has fixed the cause (e.g. granted a
 // missing permission).
-func (m *Manager) RetryRevocation(ctx context.Context, passkeyID string) (*passkeyd.Passkey, error) {
+func (m *Manager) RequestRevocation(ctx context.Context, passkeyID string) (*passkeyd.Passkey, error) {
 	pk, err := m.store.Passkey(ctx, passkeyID)
 	if err != nil {
 		return nil, err

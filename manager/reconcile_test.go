@@ -125,7 +125,7 @@ func TestRevokePasskeysInBulk(t *testing.T) {
 	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevokeFailed {
 		t.Fatalf("state %s, want revoke_failed", got.State)
 	}
-	if _, err := v.m.RetryRevocation(v.admin, pk.ID); err != nil {
+	if _, err := v.m.RequestRevocation(v.admin, pk.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.m.RevokePasskey(context.Background(), pk.ID); err != nil {

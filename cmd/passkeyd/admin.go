@@ -66,7 +66,7 @@ func (f *adminFlags) show(w io.Writer, v any, header string, rows func(tw io.Wri
 func newAdminCmds() []*cobra.Command {
 	f := &adminFlags{}
 	cmds := []*cobra.Command{
-		connectorCmd(f), policyCmd(f), userCmd(f), deviceCmd(f), passkeyCmd(f), auditCmd(f), tokenCmd(f),
+		connectorCmd(f), policyCmd(f), userCmd(f), deviceCmd(f), passkeyCmd(f), auditCmd(f), tokenCmd(f), reconcileCmd(f),
 	}
 	for _, c := range cmds {
 		c.PersistentFlags().StringVar(&f.addr, "addr", "", "server URL (default $PASSKEYD_ADDR or http://127.0.0.1:8080)")
@@ -534,7 +534,115 @@ func passkeyCmd(f *adminFlags) *cobra.Command {
 	list.Flags().StringVar(&state, "state", "", "only passkeys in this state")
 	list.Flags().StringVar(&pf.AAGUID, "aaguid", "", "only passkeys of this authenticator model")
 	list.Flags().StringVar(&pf.Cursor, "cursor", "", "continue after this ID")
-	cmd.AddCommand(list)
+
+	var bf passkeyd.PasskeyFilter
+	var wait bool
+	revoke := &cobra.Command{Use: "revoke [ID]", Short: "Revoke one passkey, or all of a user, device or authenticator model",
+		Long: "Revoke one passkey by ID (also retries a failed revocation), or in bulk with --user (offboarding), --device or\n--aaguid (a vulnerable authenticator model). The revocations run in the background; --wait shows their progress.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			if len(args) == 1 {
+				if bf != (passkeyd.PasskeyFilter{}) {
+					return errors.New("give a passkey ID or --user/--device/--aaguid, not both")
+				}
+				pk, err := c.RevokePasskey(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "passkey %s queued for revocation\n", pk.ID)
+				if wait {
+					return waitRevoked(cmd, c, passkeyd.PasskeyFilter{UserID: pk.UserID, DeviceID: pk.DeviceID})
+				}
+				return nil
+			}
+			res, err := c.RevokePasskeys(cmd.Context(), bf)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d passkeys matched; %d queued for revocation\n", res.Matched, res.Queued)
+			if wait {
+				return waitRevoked(cmd, c, bf)
+			}
+			return nil
+		})}
+	revoke.Flags().StringVar(&bf.UserID, "user", "", "every passkey of this user (offboarding)")
+	revoke.Flags().StringVar(&bf.DeviceID, "device", "", "every passkey of this device")
+	revoke.Flags().StringVar(&bf.AAGUID, "aaguid", "", "every passkey of this authenticator model")
+	revoke.Flags().BoolVar(&wait, "wait", false, "wait for the revocations, showing progress")
+	cmd.AddCommand(list, revoke)
+	return cmd
+}
+
+// waitRevoked polls the passkeys of f and draws a progress bar until none
+// is revoking; it fails if any revocation failed permanently.
+func waitRevoked(cmd *cobra.Command, c *client.Client, f passkeyd.PasskeyFilter) error {
+	bar := newProgressBar(cmd.ErrOrStderr())
+	for {
+		counts := map[passkeyd.PasskeyState]int{}
+		page := f
+		page.Limit = passkeyd.MaxPageSize
+		for {
+			pks, next, err := c.Passkeys(cmd.Context(), page)
+			if err != nil {
+				return err
+			}
+			for _, p := range pks {
+				counts[p.State]++
+			}
+			if next == "" {
+				break
+			}
+			page.Cursor = next
+		}
+		done := counts[passkeyd.PasskeyRevoked] + counts[passkeyd.PasskeyRevokeFailed]
+		pending := counts[passkeyd.PasskeyRevoking]
+		bar.draw(done, done+pending, fmt.Sprintf("%d revoked, %d failed, %d pending", counts[passkeyd.PasskeyRevoked], counts[passkeyd.PasskeyRevokeFailed], pending))
+		if pending == 0 {
+			bar.finish()
+			if n := counts[passkeyd.PasskeyRevokeFailed]; n > 0 {
+				return fmt.Errorf("%d revocations failed permanently: see `passkeyd passkey list --state revoke_failed`", n)
+			}
+			return nil
+		}
+		select {
+		case <-cmd.Context().Done():
+			bar.finish()
+			return cmd.Context().Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func reconcileCmd(f *adminFlags) *cobra.Command {
+	var userID string
+	cmd := &cobra.Command{Use: "reconcile", Short: "Compare the inventory with Entra and report drift", Args: cobra.NoArgs,
+		Long: "Compares passkeyd's passkeys with the methods in Entra: passkeys deleted outside passkeyd become missing,\nlost registrations are adopted, and methods registered outside passkeyd are listed as unmanaged (never touched).",
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			rep, err := c.Reconcile(cmd.Context(), userID)
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), rep, "CLASS\tUSER\tPASSKEY\tMETHOD\tDETAIL", func(tw io.Writer) {
+				row := func(class string, it passkeyd.DriftItem, detail string) {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", class, it.UPN, it.PasskeyID, short(it.MethodID), detail)
+				}
+				for _, it := range rep.Missing {
+					row("missing", it, "deleted in Entra outside passkeyd")
+				}
+				for _, it := range rep.Adopted {
+					row("adopted", it, "lost registration found in Entra")
+				}
+				for _, it := range rep.Unmanaged {
+					row("unmanaged", it, fmt.Sprintf("%q %s (not passkeyd's; left alone)", it.DisplayName, it.AAGUID))
+				}
+				for _, e := range rep.Errors {
+					fmt.Fprintf(tw, "error\t%s\t\t\t%s\n", e.UPN, e.Error)
+				}
+				fmt.Fprintf(tw, "\n%d users checked: %d missing, %d adopted, %d unmanaged, %d errors\n",
+					rep.Users, len(rep.Missing), len(rep.Adopted), len(rep.Unmanaged), len(rep.Errors))
+			})
+		})}
+	cmd.Flags().StringVar(&userID, "user", "", "only this user (passkeyd user ID)")
 	return cmd
 }
 
