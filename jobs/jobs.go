@@ -104,6 +104,10 @@ type Config struct {
 	Concurrency int
 	// PollInterval is how often idle workers look for new jobs (default 1 s).
 	PollInterval time.Duration
+	// RescueAfter is how long a running job may go without finishing
+	// before another node takes it over (its node presumably died);
+	// default 5 minutes. It must exceed JobTimeout.
+	RescueAfter time.Duration
 }
 
 // Queue is the job queue: insert-in-transaction plus the workers. It runs
@@ -206,6 +210,9 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second
 	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = 5 * time.Minute
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &revokeWorker{revoker: cfg.Revoker, log: log})
 	if cfg.Resolver != nil {
@@ -230,8 +237,8 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 		FetchCooldown:     cfg.PollInterval / 4,
 		RetryPolicy:       &retryPolicy{},
 		// A job whose node died is rescued after this long, not an hour.
-		RescueStuckJobsAfter: 5 * time.Minute,
-		JobTimeout:           2 * time.Minute,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           min(2*time.Minute, cfg.RescueAfter/2),
 		MaxAttempts:          maxAttempts,
 	}, nil
 }

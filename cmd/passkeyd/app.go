@@ -85,7 +85,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		ReconcileEvery: time.Duration(cfg.ReconcileMinutes) * time.Minute,
 		Logger:         log.With("component", "jobs"),
 		Concurrency:    cfg.Jobs.Concurrency,
-		PollInterval:   cfg.jobPollInterval,
+		PollInterval:   time.Duration(cfg.Jobs.PollMilliseconds) * time.Millisecond,
+		RescueAfter:    time.Duration(cfg.Jobs.RescueAfterSeconds) * time.Second,
 	})
 	if err != nil {
 		return fail(err)

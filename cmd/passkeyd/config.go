@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -35,6 +34,12 @@ type Config struct {
 	} `yaml:"log"`
 	Jobs struct {
 		Concurrency int `yaml:"concurrency"`
+		// RescueAfterSeconds: a job running this long on a node that
+		// stopped answering is taken over by another node.
+		RescueAfterSeconds int `yaml:"rescue_after_seconds"`
+		// PollMilliseconds is how often idle workers look for jobs on
+		// SQLite (PostgreSQL is notified at once).
+		PollMilliseconds int `yaml:"poll_milliseconds"`
 	} `yaml:"jobs"`
 	// HTTPDebugMinutes is how long the connector's HTTP debug log stays on
 	// once an admin enables it.
@@ -51,8 +56,6 @@ type Config struct {
 	bootstrapToken string
 	// logOutput is where logs go (tests capture them); nil is stderr.
 	logOutput io.Writer
-	// jobPollInterval overrides the job queue's poll interval (tests).
-	jobPollInterval time.Duration
 }
 
 func (c *Config) logWriter() io.Writer {
@@ -70,6 +73,8 @@ func defaultConfig() Config {
 	c.Log.Level = "info"
 	c.Log.Format = "text"
 	c.Jobs.Concurrency = 4
+	c.Jobs.RescueAfterSeconds = 300
+	c.Jobs.PollMilliseconds = 1000
 	c.HTTPDebugMinutes = 60
 	c.ReconcileMinutes = 360
 	return c
@@ -143,6 +148,19 @@ func (c *Config) applyEnv(env func(string) string) error {
 		}
 		c.Jobs.Concurrency = n
 	}
+	for name, dst := range map[string]*int{
+		"PASSKEYD_JOBS_RESCUE_AFTER_SECONDS": &c.Jobs.RescueAfterSeconds,
+		"PASSKEYD_JOBS_POLL_MILLISECONDS":    &c.Jobs.PollMilliseconds,
+		"PASSKEYD_RECONCILE_MINUTES":         &c.ReconcileMinutes,
+	} {
+		if v := env(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a number", name, v))
+			}
+			*dst = n
+		}
+	}
 	if v := env("PASSKEYD_HTTP_DEBUG_MINUTES"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -190,6 +208,12 @@ func (c *Config) validate() error {
 	}
 	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 64 {
 		bad("jobs.concurrency", "must be between 1 and 64")
+	}
+	if c.Jobs.RescueAfterSeconds < 10 || c.Jobs.RescueAfterSeconds > 24*3600 {
+		bad("jobs.rescue_after_seconds", "must be between 10 and 86400")
+	}
+	if c.Jobs.PollMilliseconds < 50 || c.Jobs.PollMilliseconds > 60_000 {
+		bad("jobs.poll_milliseconds", "must be between 50 and 60000")
 	}
 	if c.ReconcileMinutes < 0 || c.ReconcileMinutes > 7*24*60 {
 		bad("reconcile_minutes", "must be between 0 (off) and 10080 (a week)")

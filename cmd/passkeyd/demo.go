@@ -141,6 +141,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = dir, o.listen, true
 	cfg.logOutput = o.logOutput
+	cfg.Jobs.PollMilliseconds = 200 // the story waits for its revocation
 	cfg.bootstrapToken = string(newDemoToken())
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {

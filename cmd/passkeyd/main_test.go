@@ -81,6 +81,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = t.TempDir(), "127.0.0.1:0", true
 	cfg.bootstrapToken = string(newDemoToken())
+	cfg.Jobs.PollMilliseconds = 100
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func TestMultiNodePostgres(t *testing.T) {
 		cfg.Database.URL = url
 		cfg.masterKey = hex.EncodeToString(key) // every node shares the master key
 		cfg.bootstrapToken = token
-		cfg.jobPollInterval = 100 * time.Millisecond
+		cfg.Jobs.PollMilliseconds = 100
 		a, err := openApp(ctx, cfg, log)
 		if err != nil {
 			t.Fatal(err)
