@@ -87,6 +87,13 @@ type Store interface {
 	// wins. Throttle state is operational, not audited.
 	SetThrottle(ctx context.Context, scope string, notBefore time.Time) error
 
+	// Cursor returns a named position (e.g. the last audit seq shipped to
+	// a sink), 0 when never set; SetCursor moves it, only forward, and
+	// only from the value the caller read (compare-and-set: EConflict
+	// when another node moved it meanwhile).
+	Cursor(ctx context.Context, name string) (int64, error)
+	SetCursor(ctx context.Context, name string, from, to int64) error
+
 	// AppendAudit writes events that accompany no other change (e.g. a
 	// failed attempt, a Graph call's outcome).
 	AppendAudit(ctx context.Context, evs ...AuditEvent) error

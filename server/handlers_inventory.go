@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -77,7 +78,7 @@ func (s *Server) listPasskeys(w http.ResponseWriter, r *http.Request) error {
 		UserID:   q.id("user_id"),
 		DeviceID: q.id("device_id"),
 		State:    passkeyd.PasskeyState(q.oneOf("state", passkeyStates()...)),
-		AAGUID:   q.id("aaguid"),
+		AAGUID:   strings.ToLower(q.id("aaguid")),
 		Page:     q.page(),
 	}
 	if err := q.err(); err != nil {
@@ -190,5 +191,68 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokePasskey queues the revocation of one passkey (or retries a failed
+// one): 202, the work is the job queue's.
+func (s *Server) revokePasskey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	pk, err := s.svc.RequestRevocation(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusAccepted, pk)
+	return nil
+}
+
+// revokePasskeys queues the revocation of every live passkey of a user,
+// device or AAGUID; progress is GET /passkeys with the same filter.
+func (s *Server) revokePasskeys(w http.ResponseWriter, r *http.Request) error {
+	var body api.BulkRevoke
+	if _, err := readJSON(w, r, &body, s.maxBody, false); err != nil {
+		return err
+	}
+	var fe passkeyd.FieldErrors
+	// A slice, not a map: the field errors come out in a stable order.
+	for _, f := range []struct{ name, v string }{{"user_id", body.UserID}, {"device_id", body.DeviceID}, {"aaguid", body.AAGUID}} {
+		if f.v != "" && !passkeyd.IsGUID(f.v) {
+			fe.Add(f.name, "must be a GUID")
+		}
+	}
+	if body.UserID == "" && body.DeviceID == "" && body.AAGUID == "" {
+		fe.Add("user_id", "name a user_id, device_id or aaguid")
+	}
+	if err := fe.Err("invalid bulk revocation"); err != nil {
+		return err
+	}
+	res, err := s.svc.RevokePasskeys(r.Context(), passkeyd.PasskeyFilter{UserID: body.UserID, DeviceID: body.DeviceID, AAGUID: strings.ToLower(body.AAGUID)})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusAccepted, res)
+	return nil
+}
+
+// reconcile compares the inventory with Entra and answers the drift report.
+func (s *Server) reconcile(w http.ResponseWriter, r *http.Request) error {
+	var body api.Reconcile
+	if _, err := readJSON(w, r, &body, s.maxBody, true); err != nil {
+		return err
+	}
+	if body.UserID != "" && !passkeyd.IsGUID(body.UserID) {
+		var fe passkeyd.FieldErrors
+		fe.Add("user_id", "must be a GUID")
+		return fe.Err("invalid reconciliation")
+	}
+	rep, err := s.svc.Reconcile(r.Context(), body.UserID)
+	if err != nil {
+		return err
+	}
+	rep.Missing, rep.Adopted, rep.Unmanaged = nonNil(rep.Missing), nonNil(rep.Adopted), nonNil(rep.Unmanaged)
+	s.writeJSON(w, r, http.StatusOK, rep)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -173,5 +174,99 @@ func TestDeviceFlow(t *testing.T) {
 	decode(t, w, &rm)
 	if w.Code != http.StatusAccepted || rm.Device.State != passkeyd.DeviceRemoved || len(rm.Passkeys) != 1 {
 		t.Errorf("unregister: %d %+v", w.Code, rm)
+	}
+}
+
+// TestRevocationRoutes checks what the revocation routes hand to the
+// service and what they answer.
+func TestRevocationRoutes(t *testing.T) {
+	admin := roleTokens()[passkeyd.RoleAdmin]
+	svc := newFake()
+	var gotID string
+	svc.RequestRevocationFn = func(_ context.Context, id string) (*passkeyd.Passkey, error) {
+		gotID = id
+		return &passkeyd.Passkey{ID: id, State: passkeyd.PasskeyRevoking}, nil
+	}
+	var gotFilter passkeyd.PasskeyFilter
+	svc.RevokePasskeysFn = func(_ context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
+		gotFilter = f
+		return &passkeyd.BulkRevocation{Matched: 4, Queued: 3}, nil
+	}
+	s, _ := newServer(t, svc, nil)
+
+	w := do(t, s, req{method: "POST", path: "/api/v1/passkeys/" + passkeyID + "/revoke", token: admin})
+	var pk passkeyd.Passkey
+	decode(t, w, &pk)
+	if w.Code != http.StatusAccepted || gotID != passkeyID || pk.State != passkeyd.PasskeyRevoking {
+		t.Errorf("revoke: status %d, service got %q, answer %+v", w.Code, gotID, pk)
+	}
+
+	// The AAGUID is matched in lower case, as the manager stores it.
+	const upper = "EA9B8D66-4D01-1D21-3CE4-B6B48CB575D4"
+	w = do(t, s, req{method: "POST", path: "/api/v1/passkeys:revoke", token: admin, body: `{"device_id":"` + deviceID + `","aaguid":"` + upper + `"}`})
+	var bulk passkeyd.BulkRevocation
+	decode(t, w, &bulk)
+	want := passkeyd.PasskeyFilter{DeviceID: deviceID, AAGUID: strings.ToLower(upper)}
+	if w.Code != http.StatusAccepted || gotFilter != want || bulk != (passkeyd.BulkRevocation{Matched: 4, Queued: 3}) {
+		t.Errorf("bulk: status %d, filter %+v (want %+v), answer %+v", w.Code, gotFilter, want, bulk)
+	}
+}
+
+// TestBulkRevokeFieldErrorsAreOrdered checks that several bad filters are
+// all reported, in the body's documented order, every time.
+func TestBulkRevokeFieldErrorsAreOrdered(t *testing.T) {
+	s, _ := newServer(t, newFake(), nil)
+	for range 10 {
+		w := do(t, s, req{method: "POST", path: "/api/v1/passkeys:revoke", token: roleTokens()[passkeyd.RoleOperator],
+			body: `{"user_id":"u","device_id":"d","aaguid":"a"}`})
+		p := problemOf(t, w)
+		var fields []string
+		for _, f := range p.Errors {
+			fields = append(fields, f.Field)
+		}
+		if got := strings.Join(fields, ","); got != "user_id,device_id,aaguid" {
+			t.Fatalf("fields %s, want user_id,device_id,aaguid", got)
+		}
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	tests := []struct {
+		name, body string
+		wantUser   string
+	}{
+		{"one user", `{"user_id":"` + userID + `"}`, userID},
+		{"every user, empty object", `{}`, ""},
+		{"every user, no body", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newFake()
+			got := "unset"
+			svc.ReconcileFn = func(_ context.Context, uid string) (*passkeyd.DriftReport, error) {
+				got = uid
+				return &passkeyd.DriftReport{StartedAt: testNow, FinishedAt: testNow, Users: 1}, nil
+			}
+			s, _ := newServer(t, svc, nil)
+			w := do(t, s, req{method: "POST", path: "/api/v1/reconcile", token: roleTokens()[passkeyd.RoleOperator], body: tt.body})
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if got != tt.wantUser {
+				t.Errorf("service got user %q, want %q", got, tt.wantUser)
+			}
+			// The service's nil slices are answered as [], never null;
+			// errors is omitted when there are none.
+			var raw map[string]json.RawMessage
+			decode(t, w, &raw)
+			for _, k := range []string{"missing", "adopted", "unmanaged"} {
+				if string(raw[k]) != "[]" {
+					t.Errorf("%s = %s, want []", k, raw[k])
+				}
+			}
+			if _, ok := raw["errors"]; ok {
+				t.Errorf("errors present: %s", raw["errors"])
+			}
+		})
 	}
 }

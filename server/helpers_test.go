@@ -99,6 +99,22 @@ func newFake() *servertest.Service {
 			return []passkeyd.Passkey{pk}, nil
 		},
 		PasskeyFn: func(context.Context, string) (*passkeyd.Passkey, error) { p := pk; return &p, nil },
+		RequestRevocationFn: func(_ context.Context, id string) (*passkeyd.Passkey, error) {
+			p := pk
+			p.ID, p.State = id, passkeyd.PasskeyRevoking
+			return &p, nil
+		},
+		RevokePasskeysFn: func(context.Context, passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
+			return &passkeyd.BulkRevocation{Matched: 2, Queued: 1}, nil
+		},
+		ReconcileFn: func(_ context.Context, uid string) (*passkeyd.DriftReport, error) {
+			users := 3
+			if uid != "" {
+				users = 1
+			}
+			// Nil slices on purpose: the handler must answer [] for them.
+			return &passkeyd.DriftReport{StartedAt: testNow, FinishedAt: testNow.Add(time.Second), Users: users}, nil
+		},
 		AuditEventsFn: func(context.Context, passkeyd.AuditFilter) ([]passkeyd.AuditEvent, error) {
 			return []passkeyd.AuditEvent{{Seq: 7, Action: "device.removed"}}, nil
 		},

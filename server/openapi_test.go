@@ -291,6 +291,16 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 		{name: "remove device", method: "DELETE", path: "/api/v1/devices/" + deviceID, token: admin, want: 202},
 		{name: "list passkeys", method: "GET", path: "/api/v1/passkeys?device_id=" + deviceID + "&state=active&aaguid=" + aaguid, token: auditor, want: 200},
 		{name: "get passkey", method: "GET", path: "/api/v1/passkeys/" + passkeyID, token: auditor, want: 200},
+		{name: "revoke passkey", method: "POST", path: "/api/v1/passkeys/" + passkeyID + "/revoke", token: admin, want: 202},
+		{name: "bulk revoke", method: "POST", path: "/api/v1/passkeys:revoke", token: admin, body: `{"user_id":"` + userID + `","device_id":"` + deviceID + `","aaguid":"` + strings.ToUpper(aaguid) + `"}`, want: 202},
+		{name: "bulk revoke by model", method: "POST", path: "/api/v1/passkeys:revoke", token: admin, body: `{"aaguid":"` + aaguid + `"}`, want: 202},
+		{name: "reconcile user", method: "POST", path: "/api/v1/reconcile", token: admin, body: `{"user_id":"` + userID + `"}`, want: 200},
+		{name: "reconcile all without body", method: "POST", path: "/api/v1/reconcile", token: admin, want: 200},
+		{name: "reconcile without drift", method: "POST", path: "/api/v1/reconcile", token: admin, body: `{}`, want: 200, edit: func(f *servertest.Service) {
+			f.ReconcileFn = func(context.Context, string) (*passkeyd.DriftReport, error) {
+				return &passkeyd.DriftReport{StartedAt: testNow, FinishedAt: testNow, Users: 0}, nil
+			}
+		}},
 		{name: "list audit", method: "GET", path: "/api/v1/audit?after_seq=6&action=device.removed&target_type=device&target_id=" + deviceID + "&limit=1", token: auditor, want: 200},
 		{name: "verify audit", method: "GET", path: "/api/v1/audit/verify", token: auditor, want: 200},
 		{name: "verify broken audit", method: "GET", path: "/api/v1/audit/verify", token: auditor, want: 200, edit: func(f *servertest.Service) {
@@ -315,6 +325,9 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 		{name: "400 bad query", method: "GET", path: "/api/v1/devices?state=gone&foo=1", token: auditor, want: 400},
 		{name: "400 bad path id", method: "GET", path: "/api/v1/passkeys/not-a-guid", token: auditor, want: 400},
 		{name: "400 bad field", method: "POST", path: "/api/v1/users/" + userID + "/invitations", token: admin, body: `{"ttl_seconds":5}`, want: 400},
+		{name: "400 revoke bad path id", method: "POST", path: "/api/v1/passkeys/not-a-guid/revoke", token: admin, want: 400},
+		{name: "400 bulk revoke without filter", method: "POST", path: "/api/v1/passkeys:revoke", token: admin, body: `{}`, want: 400},
+		{name: "400 reconcile bad user", method: "POST", path: "/api/v1/reconcile", token: admin, body: `{"user_id":"alice"}`, want: 400},
 		{name: "401 no token", method: "GET", path: "/api/v1/users", want: 401},
 		{name: "401 unknown device token", method: "GET", path: "/api/v1/device/status", token: "not-a-device-token", want: 401},
 		{name: "403 wrong role", method: "POST", path: "/api/v1/tokens", token: auditor, body: `{"name":"ci","role":"admin"}`, want: 403},
@@ -322,6 +335,21 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 		{name: "404 no such device", method: "GET", path: "/api/v1/devices/" + deviceID, token: auditor, want: 404, edit: func(f *servertest.Service) {
 			f.DeviceFn = func(context.Context, string) (*passkeyd.Device, error) {
 				return nil, passkeyd.Errorf(passkeyd.ENotFound, "device not found")
+			}
+		}},
+		{name: "404 revoke no such passkey", method: "POST", path: "/api/v1/passkeys/" + passkeyID + "/revoke", token: admin, want: 404, edit: func(f *servertest.Service) {
+			f.RequestRevocationFn = func(context.Context, string) (*passkeyd.Passkey, error) {
+				return nil, passkeyd.Errorf(passkeyd.ENotFound, "passkey not found")
+			}
+		}},
+		{name: "404 reconcile no such user", method: "POST", path: "/api/v1/reconcile", token: admin, body: `{"user_id":"` + userID + `"}`, want: 404, edit: func(f *servertest.Service) {
+			f.ReconcileFn = func(context.Context, string) (*passkeyd.DriftReport, error) {
+				return nil, passkeyd.Errorf(passkeyd.ENotFound, "user not found")
+			}
+		}},
+		{name: "409 revoke revoked passkey", method: "POST", path: "/api/v1/passkeys/" + passkeyID + "/revoke", token: admin, want: 409, edit: func(f *servertest.Service) {
+			f.RequestRevocationFn = func(context.Context, string) (*passkeyd.Passkey, error) {
+				return nil, passkeyd.Errorf(passkeyd.EConflict, "the passkey is revoked: only active or revoke_failed passkeys can be revoked")
 			}
 		}},
 		{name: "409 skip required", method: "POST", path: "/api/v1/device/passkeys/skip", token: deviceToken, want: 409, edit: func(f *servertest.Service) {
@@ -342,6 +370,11 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 		}},
 		{name: "500 internal", method: "GET", path: "/api/v1/policies", token: auditor, want: 500, edit: func(f *servertest.Service) {
 			f.PoliciesFn = func(context.Context) ([]passkeyd.Policy, error) { return nil, errors.New("database is locked") }
+		}},
+		{name: "503 reconcile connector disabled", method: "POST", path: "/api/v1/reconcile", token: admin, want: 503, edit: func(f *servertest.Service) {
+			f.ReconcileFn = func(context.Context, string) (*passkeyd.DriftReport, error) {
+				return nil, passkeyd.Errorf(passkeyd.EUnavailable, "the Entra connector is disabled")
+			}
 		}},
 		{name: "503 not ready", method: "GET", path: "/readyz", want: 503, ready: func(context.Context) error { return errors.New("database down") }},
 	}
@@ -441,6 +474,11 @@ func TestOpenAPIRejectsWhatTheServerRejects(t *testing.T) {
 		{"padded base64", "POST", "/api/v1/device/passkeys", `{"enrollment_id":"` + enrollID + `","credential":{"id":"AQIDBA==","client_data_json":"e30","attestation_object":"o2M"}}`},
 		{"unknown certificate field", "POST", "/api/v1/connectors/default/validate-certificate", `{"pfx":"MIIK"}`},
 		{"missing code", "POST", "/api/v1/device/register", `{"name":"phone"}`},
+		{"bulk revoke without filter", "POST", "/api/v1/passkeys:revoke", `{}`},
+		{"bulk revoke bad aaguid", "POST", "/api/v1/passkeys:revoke", `{"aaguid":"yubikey-5"}`},
+		{"bulk revoke unknown filter", "POST", "/api/v1/passkeys:revoke", `{"user_id":"` + userID + `","state":"active"}`},
+		{"reconcile bad user", "POST", "/api/v1/reconcile", `{"user_id":"alice@contoso.com"}`},
+		{"reconcile unknown field", "POST", "/api/v1/reconcile", `{"upn":"alice@contoso.com"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -570,6 +608,23 @@ func realisticFake() *servertest.Service {
 		return []passkeyd.Passkey{pk, revoked}, nil
 	}
 	f.PasskeyFn = func(context.Context, string) (*passkeyd.Passkey, error) { p := revoked; return &p, nil }
+	f.RequestRevocationFn = func(_ context.Context, id string) (*passkeyd.Passkey, error) {
+		p := pk
+		p.ID, p.State, p.LastError, p.UpdatedAt = id, passkeyd.PasskeyRevoking, "Graph answered 403: the app lacks UserAuthenticationMethod.ReadWrite.All", testNow
+		return &p, nil
+	}
+	f.RevokePasskeysFn = func(context.Context, passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
+		return &passkeyd.BulkRevocation{Matched: 3, Queued: 2}, nil
+	}
+	f.ReconcileFn = func(context.Context, string) (*passkeyd.DriftReport, error) {
+		return &passkeyd.DriftReport{
+			StartedAt: testNow, FinishedAt: testNow.Add(2 * time.Second), Users: 2,
+			Missing:   []passkeyd.DriftItem{{UserID: userID, UPN: user.UPN, PasskeyID: passkeyID, MethodID: pk.GraphMethodID}},
+			Adopted:   []passkeyd.DriftItem{{UserID: userID, UPN: user.UPN, PasskeyID: revoked.ID, MethodID: "YWRvcHRlZC1tZXRob2Q"}},
+			Unmanaged: []passkeyd.DriftItem{{UserID: userID, UPN: user.UPN, MethodID: "dW5tYW5hZ2VkLW1ldGhvZA", DisplayName: "YubiKey 5", AAGUID: aaguid, CreatedAt: created}},
+			Errors:    []passkeyd.DriftError{{UserID: "99999999-9999-4999-8999-999999999999", UPN: "bob@contoso.com", Error: "Graph answered 404: the user does not exist in Entra"}},
+		}, nil
+	}
 	f.AuditEventsFn = func(context.Context, passkeyd.AuditFilter) ([]passkeyd.AuditEvent, error) {
 		return []passkeyd.AuditEvent{event}, nil
 	}

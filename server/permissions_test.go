@@ -14,10 +14,12 @@ import (
 // allowed call reaches the service.
 func validBodies() map[string]string {
 	return map[string]string{
-		"PUT /api/v1/connectors/{id}": `{"cloud":"global","tenant_id":"contoso.onmicrosoft.com","client_id":"` + tokenID + `","client_secret":"s3cr3t-value","challenge_timeout_minutes":5}`,
-		"PUT /api/v1/policies/{id}":   `{"name":"Default","entra_passkey":"required","max_passkeys_per_user":2}`,
-		"POST /api/v1/users":          `{"upn":"bob@contoso.com"}`,
-		"POST /api/v1/tokens":         `{"name":"ci","role":"auditor"}`,
+		"PUT /api/v1/connectors/{id}":  `{"cloud":"global","tenant_id":"contoso.onmicrosoft.com","client_id":"` + tokenID + `","client_secret":"s3cr3t-value","challenge_timeout_minutes":5}`,
+		"PUT /api/v1/policies/{id}":    `{"name":"Default","entra_passkey":"required","max_passkeys_per_user":2}`,
+		"POST /api/v1/users":           `{"upn":"bob@contoso.com"}`,
+		"POST /api/v1/tokens":          `{"name":"ci","role":"auditor"}`,
+		"POST /api/v1/passkeys:revoke": `{"user_id":"` + userID + `"}`,
+		"POST /api/v1/reconcile":       `{"user_id":"` + userID + `"}`,
 	}
 }
 

@@ -63,8 +63,11 @@ func Permissions() map[string][]passkeyd.Role {
 		"GET " + p + "/devices/{id}":    all,
 		"DELETE " + p + "/devices/{id}": ops,
 
-		"GET " + p + "/passkeys":      all,
-		"GET " + p + "/passkeys/{id}": all,
+		"GET " + p + "/passkeys":              all,
+		"GET " + p + "/passkeys/{id}":         all,
+		"POST " + p + "/passkeys/{id}/revoke": ops,
+		"POST " + p + "/passkeys:revoke":      ops,
+		"POST " + p + "/reconcile":            ops,
 
 		"GET " + p + "/audit":        all,
 		"GET " + p + "/audit/verify": all,
@@ -114,6 +117,9 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 
 	adm("GET /passkeys", s.listPasskeys)
 	adm("GET /passkeys/{id}", s.getPasskey)
+	adm("POST /passkeys/{id}/revoke", s.revokePasskey)
+	adm("POST /passkeys:revoke", s.revokePasskeys)
+	adm("POST /reconcile", s.reconcile)
 
 	adm("GET /audit", s.listAudit)
 	adm("GET /audit/verify", s.verifyAudit)

@@ -241,3 +241,16 @@ type Health struct {
 	Status  string `json:"status"` // "ok" or "unavailable"
 	Version string `json:"version,omitempty"`
 }
+
+// Reconcile is the body of POST /reconcile: one user, or every user when
+// empty.
+type Reconcile struct {
+	UserID string `json:"user_id,omitempty"`
+}
+
+// BulkRevoke is the body of POST /passkeys:revoke: at least one filter.
+type BulkRevoke struct {
+	UserID   string `json:"user_id,omitempty"`
+	DeviceID string `json:"device_id,omitempty"`
+	AAGUID   string `json:"aaguid,omitempty"`
+}

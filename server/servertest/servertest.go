@@ -19,6 +19,9 @@ type Service struct {
 	ConnectorFn           func(ctx context.Context) (*passkeyd.Connector, error)
 	UpdateConnectorFn     func(ctx context.Context, u passkeyd.ConnectorUpdate) (*passkeyd.Connector, error)
 	TestConnectionFn      func(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error)
+	RevokePasskeysFn      func(ctx context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error)
+	RequestRevocationFn   func(ctx context.Context, id string) (*passkeyd.Passkey, error)
+	ReconcileFn           func(ctx context.Context, userID string) (*passkeyd.DriftReport, error)
 	ValidateCertificateFn func(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error)
 
 	PolicyFn       func(ctx context.Context, id string) (*passkeyd.Policy, error)
@@ -304,4 +307,28 @@ func (s *Service) SkipEnrollment(ctx context.Context, deviceID string) error {
 		return err
 	}
 	return s.SkipEnrollmentFn(ctx, deviceID)
+}
+
+// RevokePasskeys implements passkeyd.Service.
+func (s *Service) RevokePasskeys(ctx context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
+	if err := s.record("RevokePasskeys", s.RevokePasskeysFn != nil); err != nil {
+		return nil, err
+	}
+	return s.RevokePasskeysFn(ctx, f)
+}
+
+// RequestRevocation implements passkeyd.Service.
+func (s *Service) RequestRevocation(ctx context.Context, id string) (*passkeyd.Passkey, error) {
+	if err := s.record("RequestRevocation", s.RequestRevocationFn != nil); err != nil {
+		return nil, err
+	}
+	return s.RequestRevocationFn(ctx, id)
+}
+
+// Reconcile implements passkeyd.Service.
+func (s *Service) Reconcile(ctx context.Context, userID string) (*passkeyd.DriftReport, error) {
+	if err := s.record("Reconcile", s.ReconcileFn != nil); err != nil {
+		return nil, err
+	}
+	return s.ReconcileFn(ctx, userID)
 }

@@ -38,6 +38,7 @@ var uniqueMessages = map[string]string{
 	"api_tokens_hash":        "an API token with this value already exists",
 	"audit_events_pkey":      "audit sequence number already taken",
 	"throttles_pkey":         "throttle state for this scope already exists",
+	"cursors_pkey":           "a cursor with this name already exists",
 	"schema_migrations_pkey": "migration already applied",
 }
 

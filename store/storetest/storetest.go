@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"AuditAppend", testAuditAppend},
 		{"AuditChainAfterMixedOperations", testAuditChain},
 		{"Throttle", testThrottle},
+		{"Cursor", testCursor},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

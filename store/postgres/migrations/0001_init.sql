@@ -189,3 +189,9 @@ CREATE TABLE throttles (
     scope      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
     not_before TIMESTAMPTZ NOT NULL
 );
+
+-- Named positions, e.g. how far the audit log was shipped to each sink.
+CREATE TABLE cursors (
+    name     TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    position BIGINT NOT NULL
+);

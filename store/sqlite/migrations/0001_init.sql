@@ -172,3 +172,9 @@ CREATE TABLE throttles (
     scope      TEXT NOT NULL PRIMARY KEY,
     not_before TEXT NOT NULL
 ) STRICT;
+
+-- Named positions, e.g. how far the audit log was shipped to each sink.
+CREATE TABLE cursors (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    position INTEGER NOT NULL
+) STRICT;
