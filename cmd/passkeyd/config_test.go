@@ -95,3 +95,15 @@ func TestMasterKeyRequiredOutsideDevMode(t *testing.T) {
 		t.Fatal("a key file was generated outside dev mode")
 	}
 }
+
+func TestDefaultConfigYAMLMatchesDefaults(t *testing.T) {
+	path := writeConfig(t, defaultConfigYAML)
+	got, err := loadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatalf("the printed default config does not load: %v", err)
+	}
+	want := defaultConfig()
+	if got != want {
+		t.Fatalf("printed default config decodes to\n%+v\nwant\n%+v", got, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -50,7 +51,7 @@ func newRootCmd() *cobra.Command {
 
 func newServeCmd() *cobra.Command {
 	var configFile string
-	var dev bool
+	var dev, printDefault bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the passkeyd server",
@@ -58,6 +59,10 @@ func newServeCmd() *cobra.Command {
 are errors) and PASSKEYD_* environment variables (see README.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if printDefault {
+				_, err := fmt.Fprint(cmd.OutOrStdout(), defaultConfigYAML)
+				return err
+			}
 			cfg, err := loadConfig(configFile, os.Getenv)
 			if err != nil {
 				return err
@@ -83,6 +88,7 @@ are errors) and PASSKEYD_* environment variables (see README.md).`,
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key in the data dir if none exists")
+	cmd.Flags().BoolVar(&printDefault, "print-default-config", false, "print the default configuration file, with comments, and exit")
 	return cmd
 }
 
@@ -118,11 +124,25 @@ func newVersionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			bi, _ := debug.ReadBuildInfo()
-			goVersion := "unknown"
+			goVersion, revision, modified := "unknown", "", ""
 			if bi != nil {
 				goVersion = bi.GoVersion
+				for _, s := range bi.Settings {
+					switch s.Key {
+					case "vcs.revision":
+						revision = s.Value
+					case "vcs.modified":
+						if s.Value == "true" {
+							modified = " (modified)"
+						}
+					}
+				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "passkeyd %s (%s)\n", version, goVersion)
+			fmt.Fprintf(cmd.OutOrStdout(), "passkeyd %s, %s, %s/%s", version, goVersion, runtime.GOOS, runtime.GOARCH)
+			if revision != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), ", commit %s%s", revision, modified)
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
 		},
 	}
 }

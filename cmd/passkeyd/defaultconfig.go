@@ -1,0 +1,49 @@
+package main
+
+// defaultConfigYAML is what `passkeyd serve --print-default-config` prints:
+// every setting with its default and what it does. A test checks that it
+// decodes to defaultConfig(), so the two cannot drift apart.
+const defaultConfigYAML = `# passkeyd configuration. Every key is optional; unknown keys are errors.
+# Environment variables (PASSKEYD_*) override the file; secrets belong there, not here.
+
+# Address to serve the API on. Behind a TLS-terminating proxy, keep it on loopback.
+listen: 127.0.0.1:8080
+
+# URL clients use to reach passkeyd, when it differs from listen (proxy, TLS).
+public_url: ""
+
+# Where the SQLite database (and, in dev mode, the master key) live.
+data_dir: ./data
+
+database:
+  # sqlite:///var/lib/passkeyd/passkeyd.db (default: <data_dir>/passkeyd.db), or
+  # postgres://user@host:5432/db?sslmode=verify-full to run several nodes on one database.
+  url: ""
+
+tls:
+  # Serve HTTPS directly (PEM files). Both or neither.
+  cert_file: ""
+  key_file: ""
+
+# 32-byte key (base64 or hex, file mode 0600) sealing secrets at rest; or PASSKEYD_MASTER_KEY.
+# Default: <data_dir>/master.key. Every node of a cluster needs the same key.
+master_key_file: ""
+
+log:
+  level: info     # debug, info, warn, error
+  format: text    # text or json
+
+jobs:
+  concurrency: 4              # revocation workers per node
+  rescue_after_seconds: 300   # a job left running by a dead node is taken over after this
+  poll_milliseconds: 1000     # how often idle workers look for jobs (SQLite; PostgreSQL is notified)
+
+# How long the connector's HTTP debug log stays on once an admin enables it.
+http_debug_minutes: 60
+
+# How often passkeyd compares its inventory with Entra (0: only on demand).
+reconcile_minutes: 360
+
+# Development conveniences (a generated master key). Never in production.
+dev: false
+`
