@@ -94,6 +94,19 @@ type Store interface {
 	Cursor(ctx context.Context, name string) (int64, error)
 	SetCursor(ctx context.Context, name string, from, to int64) error
 
+	// BeginIdempotent claims (scope, key) for a request whose body hashes
+	// to reqHash. It returns nil when the caller now owns the key; the
+	// stored record when the request already completed (Done true);
+	// EConflict when it is still running; EUnprocessable when the key was
+	// used with another request. Records older than expiresBefore are
+	// forgotten first.
+	BeginIdempotent(ctx context.Context, scope, key string, reqHash []byte, now, expiresBefore time.Time) (*IdempotencyRecord, error)
+	// FinishIdempotent stores the response of a claimed key.
+	FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error
+	// AbandonIdempotent releases a claimed key whose request failed in a
+	// way worth retrying, so the retry runs again.
+	AbandonIdempotent(ctx context.Context, scope, key string) error
+
 	// AppendAudit writes events that accompany no other change (e.g. a
 	// failed attempt, a Graph call's outcome).
 	AppendAudit(ctx context.Context, evs ...AuditEvent) error
@@ -151,3 +164,12 @@ type AuditFilter struct {
 // JobEnqueuer inserts jobs into the queue inside the caller's transaction.
 // tx is the store's transaction handle (*sql.Tx for store/sqlite).
 type JobEnqueuer func(ctx context.Context, tx any, jobs []Job) error
+
+// IdempotencyRecord is a stored outcome of a request made with an
+// Idempotency-Key. The body is sealed: responses can carry secrets shown
+// once (tokens, codes).
+type IdempotencyRecord struct {
+	Done       bool
+	Status     int
+	SealedBody []byte
+}

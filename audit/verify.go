@@ -29,9 +29,15 @@ const VerifyPageSize = 500
 // broken chain is a report with OK false. A chain cut short at its tail
 // still verifies (see the package doc).
 func Verify(ctx context.Context, next PageFunc) (*passkeyd.AuditReport, error) {
+	return walk(ctx, next, 0, GenesisHash, nil)
+}
+
+// walk verifies the chain after record seen, whose hash is prev, as Verify
+// does. visit, when not nil, sees each record that passed the chain
+// checks and may report a problem of its own, which stops the walk at that
+// record. rep.Events counts the records that passed, from seen on.
+func walk(ctx context.Context, next PageFunc, seen int64, prev string, visit func(ev *passkeyd.AuditEvent) string) (*passkeyd.AuditReport, error) {
 	rep := &passkeyd.AuditReport{}
-	prev := GenesisHash
-	var seen int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("audit: verify: %w", err)
@@ -45,7 +51,11 @@ func Verify(ctx context.Context, next PageFunc) (*passkeyd.AuditReport, error) {
 		}
 		for i := range page {
 			ev := &page[i]
-			if problem := check(ev, seen+1, prev); problem != "" {
+			problem := check(ev, seen+1, prev)
+			if problem == "" && visit != nil {
+				problem = visit(ev)
+			}
+			if problem != "" {
 				rep.FirstBadSeq = ev.Seq
 				rep.Problem = problem
 				rep.LastHash = prev

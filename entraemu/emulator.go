@@ -61,6 +61,7 @@ type Emulator struct {
 	// list, get and delete for this long (SetReplicationLag).
 	lag        time.Duration
 	stats      Stats
+	quota      quotaState // SetWriteQuota
 	caFile     string
 	attRoots   []*x509.Certificate // trusted attestation roots (FIDO metadata stand-in)
 	idEncoding IDEncoding

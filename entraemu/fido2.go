@@ -117,6 +117,9 @@ type createBody struct {
 
 // handleCreate registers a credential after verifying the attestation.
 func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request, c *graphCall) {
+	if e.throttleWrite(w, r, c) {
+		return
+	}
 	m, ge := e.verifyCreate(r, c)
 	if ge != nil {
 		e.log.Info("create refused", "user", c.user.ID, "reason", ge.msg, "request_id", c.requestID)
@@ -413,6 +416,9 @@ func (e *Emulator) handleGet(w http.ResponseWriter, r *http.Request, c *graphCal
 }
 
 func (e *Emulator) handleDelete(w http.ResponseWriter, r *http.Request, c *graphCall) {
+	if e.throttleWrite(w, r, c) {
+		return
+	}
 	id := methodSegment(r)
 	e.mu.Lock()
 	i := c.methodIndexLocked(id)

@@ -26,6 +26,7 @@ type Client struct {
 	log       *slog.Logger
 	now       func() time.Time
 	userAgent string
+	observer  Observer
 	hc        *http.Client
 	tokens    *tokenSource
 }
@@ -40,6 +41,7 @@ type options struct {
 	now       func() time.Time
 	transport http.RoundTripper
 	userAgent string
+	observer  Observer
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -50,7 +52,7 @@ func WithNow(now func() time.Time) Option { return func(o *options) { o.now = no
 
 // WithTransport replaces the base transport (tests, benchmarks). The
 // caller's transport then owns TLS: GraphConfig.RootCAsPEM is not applied
-// to it. The debug log still wraps it.
+// to it. The debug log and the Observer still wrap it.
 func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.transport = rt } }
 
 // WithUserAgent sets the User-Agent of Graph calls. Token calls keep the
@@ -67,6 +69,9 @@ func New(cfg passkeyd.GraphConfig, opts ...Option) (*Client, error) {
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.observer == nil {
+		o.observer = nopObserver{}
 	}
 	cfg.AuthorityHost = strings.TrimRight(cfg.AuthorityHost, "/")
 	cfg.GraphURL = strings.TrimRight(cfg.GraphURL, "/")
@@ -131,6 +136,7 @@ func New(cfg passkeyd.GraphConfig, opts ...Option) (*Client, error) {
 	if cfg.HTTPDebug {
 		base = &debugTransport{base: base, log: o.log, now: o.now}
 	}
+	base = &tokenObserverTransport{base: base, obs: o.observer}
 	hc := &http.Client{
 		Transport: base,
 		Timeout:   cfg.Timeout,
@@ -143,6 +149,7 @@ func New(cfg passkeyd.GraphConfig, opts ...Option) (*Client, error) {
 		log:       o.log,
 		now:       o.now,
 		userAgent: o.userAgent,
+		observer:  o.observer,
 		hc:        hc,
 	}
 	ts, err := newTokenSource(cfg, hc, o.now)

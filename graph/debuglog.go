@@ -58,6 +58,9 @@ type debugTransport struct {
 	now  func() time.Time
 }
 
+// CloseIdleConnections passes the call on to the base transport.
+func (d *debugTransport) CloseIdleConnections() { closeIdle(d.base) }
+
 // RoundTrip implements http.RoundTripper.
 func (d *debugTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()

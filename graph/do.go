@@ -61,6 +61,7 @@ func (c *Client) do(ctx context.Context, cl call) (*result, error) {
 		}
 		start := c.now()
 		resp, sent, err := c.send(ctx, cl, token, crid)
+		c.observe(cl.op, resp, err, start)
 		if err != nil {
 			ge := &passkeyd.GraphError{Op: cl.op, ClientRequestID: crid, Sent: sent, Err: err}
 			if cl.method != http.MethodPost && !redialed && retryableTransportError(ctx, err) {
@@ -195,6 +196,17 @@ func retryableTransportError(ctx context.Context, err error) bool {
 func drainClose(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	_ = resp.Body.Close()
+}
+
+// observe reports one attempt to the Observer: status 0 when no response
+// arrived, and the Retry-After wait the response asked for, if any.
+func (c *Client) observe(op string, resp *http.Response, err error, start time.Time) {
+	d := c.since(start)
+	if err != nil || resp == nil {
+		c.observer.ObserveGraph(op, 0, d, 0)
+		return
+	}
+	c.observer.ObserveGraph(op, resp.StatusCode, d, parseRetryAfter(resp.Header.Get("Retry-After"), c.now))
 }
 
 // since is the duration from start by the injected clock.

@@ -85,11 +85,17 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 		pattern = methodPath(pattern)
 		roles := perms[pattern] // nil when undeclared: adminAuth denies all
 		s.routes = append(s.routes, Route{Pattern: pattern, Auth: AuthAdmin, Roles: roles})
+		if !strings.HasPrefix(pattern, "GET ") {
+			h = s.idempotent(h)
+		}
 		mux.Handle(pattern, s.serve(s.adminAuth(roles, h)))
 	}
 	dev := func(pattern string, h deviceHandler) {
 		pattern = methodPath(pattern)
 		s.routes = append(s.routes, Route{Pattern: pattern, Auth: AuthDevice})
+		if !strings.HasPrefix(pattern, "GET ") {
+			h = s.idempotentDevice(h)
+		}
 		mux.Handle(pattern, s.serve(s.deviceAuth(h)))
 	}
 	open := func(pattern string, h handlerFunc) {
@@ -128,7 +134,7 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 	adm("POST /tokens", s.createToken)
 	adm("DELETE /tokens/{id}", s.deleteToken)
 
-	open(methodPath("POST /device/register"), s.registerDevice)
+	open(methodPath("POST /device/register"), s.idempotent(s.registerDevice))
 	dev("GET /device/status", s.deviceStatus)
 	dev("POST /device/passkeys/options", s.beginEnrollment)
 	dev("POST /device/passkeys", s.finishEnrollment)

@@ -28,6 +28,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Idempotency, when set, honours Idempotency-Key on every mutating
+	// route.
+	Idempotency Idempotency
 }
 
 // Server serves passkeyd's HTTP API. Build it with New.
@@ -38,6 +41,7 @@ type Server struct {
 	version string
 	maxBody int64
 	now     func() time.Time
+	idem    Idempotency
 
 	routes  []Route
 	handler http.Handler
@@ -58,6 +62,7 @@ func New(cfg Config) (*Server, error) {
 		version: cfg.Version,
 		maxBody: cfg.MaxBodyBytes,
 		now:     cfg.Now,
+		idem:    cfg.Idempotency,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

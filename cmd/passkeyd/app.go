@@ -15,6 +15,7 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/authenticator"
 	"github.com/passkeyd/passkeyd/graph"
+	"github.com/passkeyd/passkeyd/idempotency"
 	"github.com/passkeyd/passkeyd/jobs"
 	"github.com/passkeyd/passkeyd/manager"
 	"github.com/passkeyd/passkeyd/secret"
@@ -93,10 +94,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	db.SetEnqueuer(a.queue.Enqueue)
 	srv, err := server.New(server.Config{
-		Service: a.mgr,
-		Logger:  log.With("component", "http"),
-		Ready:   db.ping,
-		Version: version,
+		Service:     a.mgr,
+		Idempotency: idempotency.New(db, keyring, 0, nil),
+		Logger:      log.With("component", "http"),
+		Ready:       db.ping,
+		Version:     version,
 	})
 	if err != nil {
 		return fail(err)

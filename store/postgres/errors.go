@@ -39,6 +39,7 @@ var uniqueMessages = map[string]string{
 	"audit_events_pkey":      "audit sequence number already taken",
 	"throttles_pkey":         "throttle state for this scope already exists",
 	"cursors_pkey":           "a cursor with this name already exists",
+	"idempotency_keys_pkey":  "this Idempotency-Key is already in use",
 	"schema_migrations_pkey": "migration already applied",
 }
 

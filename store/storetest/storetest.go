@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"AuditChainAfterMixedOperations", testAuditChain},
 		{"Throttle", testThrottle},
 		{"Cursor", testCursor},
+		{"Idempotency", testIdempotency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -195,3 +195,15 @@ CREATE TABLE cursors (
     name     TEXT COLLATE "C" NOT NULL PRIMARY KEY,
     position BIGINT NOT NULL
 );
+
+-- Idempotency-Key records: the sealed response of each completed request.
+CREATE TABLE idempotency_keys (
+    scope        TEXT COLLATE "C" NOT NULL,
+    key          TEXT COLLATE "C" NOT NULL,
+    request_hash BYTEA       NOT NULL,
+    done         BOOLEAN     NOT NULL,
+    status       INTEGER     NOT NULL DEFAULT 0,
+    body_sealed  BYTEA,
+    created_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (scope, key)
+);

@@ -178,3 +178,15 @@ CREATE TABLE cursors (
     name     TEXT    NOT NULL PRIMARY KEY,
     position INTEGER NOT NULL
 ) STRICT;
+
+-- Idempotency-Key records: the sealed response of each completed request.
+CREATE TABLE idempotency_keys (
+    scope        TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    request_hash BLOB    NOT NULL,
+    done         INTEGER NOT NULL CHECK (done IN (0, 1)),
+    status       INTEGER NOT NULL DEFAULT 0,
+    body_sealed  BLOB,
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (scope, key)
+) STRICT;

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+)
+
+// BeginIdempotent claims (scope, key); see passkeyd.Store.
+func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []byte, now, expiresBefore time.Time) (*passkeyd.IdempotencyRecord, error) {
+	const op = "sqlite.BeginIdempotent"
+	var rec *passkeyd.IdempotencyRecord
+	err := db.write(ctx, op, func(t *txn) error {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, fmtTime(expiresBefore)); err != nil {
+			return dbError(err, "could not expire idempotency keys")
+		}
+		var hash, body []byte
+		var done bool
+		var status int
+		err := t.tx.QueryRowContext(ctx, `SELECT request_hash, done, status, body_sealed FROM idempotency_keys
+			WHERE scope = ? AND key = ?`, scope, key).Scan(&hash, &done, &status, &body)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, done, created_at)
+				VALUES (?, ?, ?, 0, ?)`, scope, key, reqHash, fmtTime(now))
+			return dbErrorOrNil(err, "could not claim the idempotency key")
+		case err != nil:
+			return dbError(err, "could not read the idempotency key")
+		case !bytes.Equal(hash, reqHash):
+			return passkeyd.Errorf(passkeyd.EUnprocessable, "this Idempotency-Key was used with a different request")
+		case !done:
+			return passkeyd.Errorf(passkeyd.EConflict, "a request with this Idempotency-Key is still being processed")
+		}
+		rec = &passkeyd.IdempotencyRecord{Done: true, Status: status, SealedBody: body}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// FinishIdempotent stores the response of a claimed key.
+func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?, body_sealed = ?
+		WHERE scope = ? AND key = ? AND done = 0`, status, sealedBody, scope, key)
+	if err != nil {
+		return opError("sqlite.FinishIdempotent", dbError(err, "could not store the idempotent response"))
+	}
+	return nil
+}
+
+// AbandonIdempotent releases a claimed, unfinished key.
+func (db *DB) AbandonIdempotent(ctx context.Context, scope, key string) error {
+	_, err := db.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND done = 0`, scope, key)
+	if err != nil {
+		return opError("sqlite.AbandonIdempotent", dbError(err, "could not release the idempotency key"))
+	}
+	return nil
+}
+
+func dbErrorOrNil(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	return dbError(err, msg)
+}
