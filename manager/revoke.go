@@ -76,6 +76,12 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
 		return m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRevoking, m.graphEvent(ctx, "passkey.revoked", "passkey", pk.ID, crid, details))
 	case ge == nil:
 		return err
+	case ge.Op == "token" && !ge.Temporary():
+		// The credential stopped working (secret expired or revoked,
+		// consent withdrawn): an admin will fix it, and the revocation
+		// must survive until then. Not the passkey's failure.
+		m.audit(ctx, failure(m.graphEvent(ctx, "passkey.revoke_attempt_failed", "passkey", pk.ID, crid, nil), "Entra refused passkeyd's credential: "+graphReason(err)))
+		return &passkeyd.RetryLater{After: 5 * time.Minute, Reason: "the connector's credential was refused; fix it and revocations resume", Err: err}
 	case ge.Temporary():
 		after := ge.RetryAfter
 		if after <= 0 {

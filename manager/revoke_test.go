@@ -358,3 +358,28 @@ func TestReplicationLag(t *testing.T) {
 		t.Fatalf("state %s with %d methods left, want revoked and none", got.State, len(v.methods()))
 	}
 }
+
+// TestRevocationSurvivesARefusedCredential: a secret revoked in Entra
+// mid-run is the connector's problem, not the passkey's: the revocation
+// waits for the admin to fix it instead of failing permanently.
+func TestRevocationSurvivesARefusedCredential(t *testing.T) {
+	v := newTestManager(t)
+	pk := enrolledAndRemoved(t, v)
+	if _, err := v.m.UpdateConnector(v.admin, v.connectorUpdate("a-secret-entra-no-longer-knows")); err != nil {
+		t.Fatal(err)
+	}
+	var rl *passkeyd.RetryLater
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); !errors.As(err, &rl) {
+		t.Fatalf("RevokePasskey with a refused secret = %v, want RetryLater", err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoking {
+		t.Fatalf("state %s, want still revoking", got.State)
+	}
+	v.connect(t) // the admin saves the right secret
+	if err := v.m.RevokePasskey(context.Background(), pk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked {
+		t.Fatalf("state %s after the fix, want revoked", got.State)
+	}
+}
