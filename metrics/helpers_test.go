@@ -31,14 +31,17 @@ func scrape(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
 	return fams
 }
 
-// series finds the metric of family name with exactly labels, or nil.
+// series finds the metric of family name with exactly labels ("k=v",
+// any order), or nil.
 func series(fams map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
 	f := fams[name]
 	if f == nil {
 		return nil
 	}
+	want := append([]string(nil), labels...)
+	sort.Strings(want)
 	for _, m := range f.GetMetric() {
-		if labelString(m) == strings.Join(labels, ",") {
+		if labelString(m) == strings.Join(want, ",") {
 			return m
 		}
 	}

@@ -27,9 +27,9 @@ type QueueStat struct {
 	Queue string // queue name, e.g. "default"
 	State string // job state, e.g. "available", "running", "retryable", "scheduled"
 	Count int    // number of jobs
-	// OldestAge is how long the oldest of these jobs has existed (for
-	// scheduled jobs, how long since it was scheduled to run is the
-	// caller's choice; document it where QueueStats is implemented).
+	// OldestAge is the age of the oldest of these jobs. What "age" means
+	// per state (since created, since scheduled, since attempted) is the
+	// implementation's choice; document it where QueueStatsFunc is built.
 	OldestAge time.Duration
 }
 

@@ -252,10 +252,14 @@ func newFaultEmulator(t *testing.T) (*entraemu.Emulator, *emuClock, *faultFront)
 }
 
 // newFaultEnv runs passkeyd in process on dbURL.
-func newFaultEnv(t *testing.T, dbURL string) *faultEnv {
+// prepare, when set, adjusts the emulator before the devices enroll.
+func newFaultEnv(t *testing.T, dbURL string, prepare func(*entraemu.Emulator)) *faultEnv {
 	t.Helper()
 	ctx := context.Background()
 	emu, clock, front := newFaultEmulator(t)
+	if prepare != nil {
+		prepare(emu)
+	}
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = t.TempDir(), "127.0.0.1:0", true
 	cfg.Database.URL = dbURL
