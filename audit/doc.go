@@ -48,8 +48,28 @@
 // A changed field, a removed record, an inserted record and reordered
 // records all break the chain and are reported. Removing records at the
 // tail (truncation) is not detected by the chain alone: the shorter chain
-// is still valid. Detecting that needs the last hash kept somewhere else
-// (signed checkpoints, exported to a SIEM), which comes later.
+// is still valid. Detecting that needs the last hash kept somewhere else:
+// signed checkpoints and the copy shipped to a SIEM (below).
+//
+// # Checkpoints
+//
+// A Checkpoint states, signed with an Ed25519 key kept outside the
+// database, that record Seq had hash Hash at Time. The signature covers
+// netstrings of "passkeyd-audit-checkpoint-v1", Seq in decimal, Hash, Time
+// as TimeFormat and KeyID (the hex of the first 8 bytes of SHA-256 of the
+// 32-byte public key). Checkpoints are appended as JSON lines to a file
+// (WriteCheckpoint); VerifyWithCheckpoints fails when a checkpointed
+// record is missing (truncation) or has another hash (a rewrite, even
+// with every later hash recomputed). NextCheckpoint verifies only what is
+// new since the last checkpoint, for a periodic job.
+//
+// # Export
+//
+// Ship moves events to a Sink — SyslogSink (RFC 5424 over UDP, TCP or
+// TLS) or WebhookSink (signed JSON batches) — behind a named cursor in
+// the store. Delivery is at least once: receivers deduplicate by seq.
+// Every exported event carries prev_hash and hash, so a receiver can
+// verify the chain with its own copy.
 //
 // # Untrusted text
 //

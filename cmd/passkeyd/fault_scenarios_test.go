@@ -68,10 +68,7 @@ func TestFaultRevocation(t *testing.T) {
 			noneFailed(t, e)
 			e.emu.ClearFaults()
 		}},
-		{name: "client secret expired mid-run then replaced", skip: "BUG (manager/revoke.go RevokePasskey): a token-endpoint 401 invalid_client " +
-			"(AADSTS7000222 expired / 7000215 wrong secret) comes back from DeleteMethod as a *GraphError{Op: \"token\", Status: 401}, " +
-			"is not Temporary, and falls into the permanent branch: every queued revocation ends revoke_failed instead of " +
-			"waiting (RetryLater) for the admin to fix the connector's credential", run: func(t *testing.T, e *faultEnv) {
+		{name: "client secret expired mid-run then replaced", run: func(t *testing.T, e *faultEnv) {
 			s := e.emu.Settings()
 			// Two years on, the seed's secret (valid two years) has
 			// expired; the admin has created a new one.
