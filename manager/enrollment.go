@@ -194,6 +194,7 @@ func (m *Manager) finishRegistration(ctx context.Context, e *passkeyd.Enrollment
 		jobs = append(jobs, passkeyd.Job{Kind: passkeyd.JobResolvePasskey, PasskeyID: pk.ID})
 	}
 	err := m.store.FinishRegistration(ctx, e, pk, []passkeyd.AuditEvent{ev}, jobs...)
+	m.metrics.ObserveEnrollment(string(pk.State))
 	if passkeyd.ErrorCodeOf(err) == passkeyd.EConflict {
 		// The device was removed while Entra was registering: the passkey
 		// is already revoking. Hand its method ID to the revocation job.

@@ -46,11 +46,28 @@ type Config struct {
 	// HTTPDebugPeriod is how long HTTP debug stays on once enabled
 	// (default DefaultHTTPDebugPeriod).
 	HTTPDebugPeriod time.Duration
+	// Metrics, when set, counts enrollment and revocation outcomes and the
+	// drift of the last full reconciliation (package metrics).
+	Metrics Observer
 	// ProviderAAGUIDs are the AAGUIDs of the passkey providers this
 	// deployment enrolls with; Test Connection checks the tenant's AAGUID
 	// restrictions against them.
 	ProviderAAGUIDs []string
 }
+
+// Observer receives outcomes for metrics; *metrics.Metrics implements it.
+type Observer interface {
+	ObserveEnrollment(outcome string)
+	ObserveRevocation(outcome string)
+	ObserveDrift(missing, adopted, unmanaged int)
+}
+
+// noObserver is the Observer when none is configured.
+type noObserver struct{}
+
+func (noObserver) ObserveEnrollment(string)   {}
+func (noObserver) ObserveRevocation(string)   {}
+func (noObserver) ObserveDrift(int, int, int) {}
 
 // Manager implements passkeyd.Service.
 type Manager struct {
@@ -63,6 +80,7 @@ type Manager struct {
 	// httpDebugFor is how long HTTP debug stays on once enabled.
 	httpDebugFor time.Duration
 	aaguids      []string
+	metrics      Observer
 
 	mu         sync.Mutex
 	graph      passkeyd.GraphClient
@@ -87,6 +105,10 @@ func New(cfg Config) (*Manager, error) {
 		// Test Connection compares them with the tenant's lists.
 		aaguids:      cfg.ProviderAAGUIDs,
 		httpDebugFor: cfg.HTTPDebugPeriod,
+		metrics:      cfg.Metrics,
+	}
+	if m.metrics == nil {
+		m.metrics = noObserver{}
 	}
 	if m.httpDebugFor <= 0 {
 		m.httpDebugFor = DefaultHTTPDebugPeriod

@@ -34,6 +34,9 @@ func (m *Manager) Reconcile(ctx context.Context, userID string) (*passkeyd.Drift
 		rep.Users++
 	}
 	rep.FinishedAt = m.now()
+	if userID == "" {
+		m.metrics.ObserveDrift(len(rep.Missing), len(rep.Adopted), len(rep.Unmanaged))
+	}
 	ev := m.event(ctx, "reconcile.finished", "user", userID, map[string]any{
 		"users": rep.Users, "missing": len(rep.Missing), "adopted": len(rep.Adopted),
 		"unmanaged": len(rep.Unmanaged), "errors": len(rep.Errors)})

@@ -23,8 +23,9 @@ const registrationGrace = 10 * time.Minute
 // and recorded as revoke_failed), *passkeyd.RetryLater for throttling and
 // registrations in flight, and other errors for transient failures that
 // the queue retries with backoff.
-func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) error {
+func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) (err error) {
 	ctx = passkeyd.WithActor(ctx, passkeyd.SystemActor)
+	defer func() { m.metrics.ObserveRevocation(revocationOutcome(err)) }()
 	pk, err := m.store.Passkey(ctx, passkeyID)
 	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
 		return nil // nothing to do; the job outlived its passkey
@@ -159,4 +160,16 @@ func throttleScope(c *passkeyd.Connector) string {
 // over a tenth of the wait (at most 5 s), so they do not all retry at once.
 func jitter(wait time.Duration) time.Duration {
 	return rand.N(min(wait/10, 5*time.Second) + 1)
+}
+
+// revocationOutcome names the result of one revocation attempt for
+// metrics: a fixed set, so the label cannot grow without bound.
+func revocationOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "done"
+	case isRetryLater(err):
+		return "postponed"
+	}
+	return "error"
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/audit"
 	"github.com/passkeyd/passkeyd/server/api"
 )
 
@@ -254,5 +255,34 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request) error {
 	}
 	rep.Missing, rep.Adopted, rep.Unmanaged = nonNil(rep.Missing), nonNil(rep.Adopted), nonNil(rep.Unmanaged)
 	s.writeJSON(w, r, http.StatusOK, rep)
+	return nil
+}
+
+// exportAudit streams the audit log after after_seq as JSON lines, for
+// SIEMs; a broken connection simply ends the stream (resume from the last
+// seq received).
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r, "after_seq")
+	if err != nil {
+		return err
+	}
+	after := q.int("after_seq", 0, 1<<62, 0)
+	if err := q.err(); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	if _, err := audit.Export(r.Context(), w, after, audit.PagesOf(s.svc)); err != nil {
+		s.log.WarnContext(r.Context(), "audit export ended early", "err", err)
+	}
+	return nil
+}
+
+// metrics serves Prometheus metrics.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metricsHandler == nil {
+		return passkeyd.Errorf(passkeyd.ENotFound, "metrics are not enabled on this server")
+	}
+	s.metricsHandler.ServeHTTP(w, r)
 	return nil
 }

@@ -71,6 +71,7 @@ func Permissions() map[string][]passkeyd.Role {
 
 		"GET " + p + "/audit":        all,
 		"GET " + p + "/audit/verify": all,
+		"GET " + p + "/audit/export": all,
 
 		"GET " + p + "/tokens":         all,
 		"POST " + p + "/tokens":        admin,
@@ -129,6 +130,7 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 
 	adm("GET /audit", s.listAudit)
 	adm("GET /audit/verify", s.verifyAudit)
+	adm("GET /audit/export", s.exportAudit)
 
 	adm("GET /tokens", s.listTokens)
 	adm("POST /tokens", s.createToken)
@@ -147,6 +149,7 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 
 	open("GET /healthz", s.healthz)
 	open("GET /readyz", s.readyz)
+	open("GET /metrics", s.metrics)
 }
 
 // methodPath prefixes the path of "METHOD /path" with api.Prefix.

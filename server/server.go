@@ -31,6 +31,8 @@ type Config struct {
 	// Idempotency, when set, honours Idempotency-Key on every mutating
 	// route.
 	Idempotency Idempotency
+	// Metrics, when set, is served at GET /metrics (Prometheus).
+	Metrics http.Handler
 }
 
 // Server serves passkeyd's HTTP API. Build it with New.
@@ -42,6 +44,8 @@ type Server struct {
 	maxBody int64
 	now     func() time.Time
 	idem    Idempotency
+	// metricsHandler serves /metrics when set.
+	metricsHandler http.Handler
 
 	routes  []Route
 	handler http.Handler
@@ -56,13 +60,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Config.MaxBodyBytes must not be negative")
 	}
 	s := &Server{
-		svc:     cfg.Service,
-		log:     cfg.Logger,
-		ready:   cfg.Ready,
-		version: cfg.Version,
-		maxBody: cfg.MaxBodyBytes,
-		now:     cfg.Now,
-		idem:    cfg.Idempotency,
+		svc:            cfg.Service,
+		log:            cfg.Logger,
+		ready:          cfg.Ready,
+		version:        cfg.Version,
+		maxBody:        cfg.MaxBodyBytes,
+		now:            cfg.Now,
+		idem:           cfg.Idempotency,
+		metricsHandler: cfg.Metrics,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -18,20 +18,22 @@ import (
 	"github.com/passkeyd/passkeyd/idempotency"
 	"github.com/passkeyd/passkeyd/jobs"
 	"github.com/passkeyd/passkeyd/manager"
+	"github.com/passkeyd/passkeyd/metrics"
 	"github.com/passkeyd/passkeyd/secret"
 	"github.com/passkeyd/passkeyd/server"
 )
 
 // app is a wired passkeyd server: store, manager, job queue, HTTP.
 type app struct {
-	cfg   Config
-	log   *slog.Logger
-	store storage
-	mgr   *manager.Manager
-	queue *jobs.Queue
-	http  *http.Server
-	ln    net.Listener
-	url   string
+	cfg     Config
+	log     *slog.Logger
+	store   storage
+	mgr     *manager.Manager
+	metrics *metrics.Metrics
+	queue   *jobs.Queue
+	http    *http.Server
+	ln      net.Listener
+	url     string
 	// adminToken is set when this start created the first admin token.
 	adminToken passkeyd.Secret
 }
@@ -55,6 +57,20 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, store: db}
+	a.metrics = metrics.New(metrics.Options{
+		Logger:     log.With("component", "metrics"),
+		QueueStats: db.queueStats,
+		CredentialExpiry: func(ctx context.Context) (secretExpiry, certExpiry *time.Time, err error) {
+			c, err := a.mgr.Connector(ctx)
+			if err != nil || !c.Enabled {
+				return nil, nil, err
+			}
+			if c.Certificate != nil && !c.Certificate.NotAfter.IsZero() {
+				certExpiry = &c.Certificate.NotAfter
+			}
+			return c.ClientSecretExpiresAt, certExpiry, nil
+		},
+	})
 	fail := func(err error) (*app, error) {
 		db.Close()
 		return nil, err
@@ -69,9 +85,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 				// level and must show whatever the process log level.
 				glog = debugLogger(cfg)
 			}
-			return graph.New(gc, graph.WithLogger(glog.With("component", "graph")))
+			return graph.New(gc, graph.WithLogger(glog.With("component", "graph")), graph.WithObserver(a.metrics))
 		},
 		Logger:          log.With("component", "manager"),
+		Metrics:         a.metrics,
 		ProviderAAGUIDs: []string{authenticator.DefaultAAGUID},
 		HTTPDebugPeriod: time.Duration(cfg.HTTPDebugMinutes) * time.Minute,
 	})
@@ -96,6 +113,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	srv, err := server.New(server.Config{
 		Service:     a.mgr,
 		Idempotency: idempotency.New(db, keyring, 0, nil),
+		Metrics:     a.metrics.Handler(),
 		Logger:      log.With("component", "http"),
 		Ready:       db.ping,
 		Version:     version,
