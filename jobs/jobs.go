@@ -53,6 +53,23 @@ func (ReconcileArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 3, Queue: queueReconcile}
 }
 
+// AuditShipper ships the audit log to sinks and writes checkpoints
+// (audit.Shipper).
+type AuditShipper interface {
+	Run(ctx context.Context) error
+}
+
+// ShipAuditArgs are the arguments of the periodic audit shipping job.
+type ShipAuditArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ShipAuditArgs) Kind() string { return "ship_audit" }
+
+// InsertOpts: a failed run is the next period's work.
+func (ShipAuditArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, Queue: queueReconcile}
+}
+
 // ResolveArgs are the arguments of a resolution job.
 type ResolveArgs struct {
 	PasskeyID string `json:"passkey_id"`
@@ -99,7 +116,11 @@ type Config struct {
 	// Entra periodically (River elects one node to schedule it).
 	Reconciler     Reconciler
 	ReconcileEvery time.Duration
-	Logger         *slog.Logger
+	// AuditShipper and ShipEvery, when set, ship the audit log to its
+	// sinks and write checkpoints periodically (one node at a time).
+	AuditShipper AuditShipper
+	ShipEvery    time.Duration
+	Logger       *slog.Logger
 	// Concurrency is the number of revocation workers (default 4).
 	Concurrency int
 	// PollInterval is how often idle workers look for new jobs (default 1 s).
@@ -227,6 +248,13 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "reconcile"}))
 	}
+	if cfg.AuditShipper != nil && cfg.ShipEvery > 0 {
+		river.AddWorker(workers, &shipWorker{shipper: cfg.AuditShipper})
+		queues[queueReconcile] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.ShipEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return ShipAuditArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "ship_audit"}))
+	}
 	return &river.Config{
 		Logger:            log.With("component", "river"),
 		Queues:            queues,
@@ -299,6 +327,17 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 	w.log.InfoContext(ctx, "reconciled with Entra", "users", rep.Users, "missing", len(rep.Missing),
 		"adopted", len(rep.Adopted), "unmanaged", len(rep.Unmanaged), "errors", len(rep.Errors))
 	return nil
+}
+
+// shipWorker runs the periodic audit shipping.
+type shipWorker struct {
+	river.WorkerDefaults[ShipAuditArgs]
+	shipper AuditShipper
+}
+
+// Work ships once.
+func (w *shipWorker) Work(ctx context.Context, _ *river.Job[ShipAuditArgs]) error {
+	return w.shipper.Run(ctx)
 }
 
 // resolveWorker runs resolution jobs.

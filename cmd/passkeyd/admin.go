@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/audit"
 	"github.com/passkeyd/passkeyd/client"
 )
 
@@ -684,7 +685,84 @@ func auditCmd(f *adminFlags) *cobra.Command {
 			}
 			return nil
 		})}
-	cmd.AddCommand(list, verify)
+	var checkpointFile, pubKeyFile string
+	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", "signed checkpoints file (audit.checkpoint_file): also detects a rewritten or truncated chain")
+	verify.Flags().StringVar(&pubKeyFile, "key", "", "checkpoint public key (PEM; from `passkeyd audit public-key`)")
+	verify.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if (checkpointFile == "") != (pubKeyFile == "") {
+			return errors.New("--checkpoint and --key go together")
+		}
+		return nil
+	}
+	verifyRun := verify.RunE
+	verify.RunE = func(cmd *cobra.Command, args []string) error {
+		if checkpointFile == "" {
+			return verifyRun(cmd, args)
+		}
+		c, err := f.client()
+		if err != nil {
+			return err
+		}
+		cps, err := audit.ReadCheckpoints(checkpointFile)
+		if err != nil {
+			return err
+		}
+		pemData, err := os.ReadFile(pubKeyFile)
+		if err != nil {
+			return err
+		}
+		pub, err := audit.ParseCheckpointPublicKey(pemData)
+		if err != nil {
+			return err
+		}
+		r, err := audit.VerifyWithCheckpoints(cmd.Context(), audit.PagesOf(c), cps, pub)
+		if err != nil {
+			return err
+		}
+		if err := f.show(cmd.OutOrStdout(), r, "", func(tw io.Writer) {
+			if r.OK {
+				fmt.Fprintf(tw, "audit chain intact and matching %d signed checkpoints: %d events, last hash %s\n", len(cps), r.Events, r.LastHash)
+			} else {
+				fmt.Fprintf(tw, "audit chain BROKEN at record %d: %s\n", r.FirstBadSeq, r.Problem)
+			}
+		}); err != nil {
+			return err
+		}
+		if !r.OK {
+			return errors.New("audit verification failed")
+		}
+		return nil
+	}
+	var after int64
+	export := &cobra.Command{Use: "export", Short: "Write the audit log as JSON lines (for a SIEM or an archive)", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			last, err := audit.Export(cmd.Context(), cmd.OutOrStdout(), after, audit.PagesOf(c))
+			if err != nil {
+				return fmt.Errorf("export stopped after record %d: %w", last, err)
+			}
+			return nil
+		})}
+	export.Flags().Int64Var(&after, "after", 0, "only events after this sequence number")
+	var keyFile string
+	pubkey := &cobra.Command{Use: "public-key", Short: "Print the public key of the checkpoint signing key (for auditors)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pemData, err := os.ReadFile(keyFile)
+			if err != nil {
+				return err
+			}
+			pub, err := audit.ParseCheckpointPublicKey(pemData)
+			if err != nil {
+				return err
+			}
+			out, err := audit.MarshalCheckpointPublicKey(pub)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		}}
+	pubkey.Flags().StringVar(&keyFile, "key-file", "data/checkpoint.key", "the server's checkpoint key (audit.checkpoint_key_file)")
+	cmd.AddCommand(list, verify, export, pubkey)
 	return cmd
 }
 

@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/audit"
 	"github.com/passkeyd/passkeyd/authenticator"
 	"github.com/passkeyd/passkeyd/graph"
 	"github.com/passkeyd/passkeyd/idempotency"
@@ -95,10 +97,16 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(err)
 	}
+	shipper, err := auditShipper(cfg, db, log.With("component", "audit"))
+	if err != nil {
+		return fail(err)
+	}
 	a.queue, err = db.newQueue(jobs.Config{
-		Revoker:    a.mgr,
-		Resolver:   a.mgr,
-		Reconciler: a.mgr,
+		AuditShipper: shipper,
+		ShipEvery:    time.Duration(cfg.Audit.ShipSeconds) * time.Second,
+		Revoker:      a.mgr,
+		Resolver:     a.mgr,
+		Reconciler:   a.mgr,
 		// Periodic reconciliation; the API and CLI run it on demand.
 		ReconcileEvery: time.Duration(cfg.ReconcileMinutes) * time.Minute,
 		Logger:         log.With("component", "jobs"),
@@ -233,4 +241,40 @@ func newLogger(level, format string, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// auditShipper builds the audit shipping of the configuration: sinks and
+// checkpoints; nil when none is configured.
+func auditShipper(cfg Config, store passkeyd.Store, log *slog.Logger) (jobs.AuditShipper, error) {
+	sh := &audit.Shipper{Store: store, Sinks: map[string]audit.Sink{}, Logger: log}
+	if a := cfg.Audit.Syslog; a.Network != "" {
+		host, _ := os.Hostname()
+		sink := &audit.SyslogSink{Network: a.Network, Addr: a.Addr, Format: audit.SyslogFormat{Hostname: host}}
+		if err := sink.Validate(); err != nil {
+			return nil, fmt.Errorf("audit.syslog: %w", err)
+		}
+		sh.Sinks["syslog"] = sink
+	}
+	if u := cfg.Audit.Webhook.URL; u != "" {
+		sink := &audit.WebhookSink{URL: u, Secret: passkeyd.Secret(cfg.webhookSecret), Logger: log}
+		if err := sink.Validate(); err != nil {
+			return nil, fmt.Errorf("audit.webhook: %w", err)
+		}
+		sh.Sinks["webhook"] = sink
+	}
+	if cfg.Audit.CheckpointFile != "" {
+		keyFile := cfg.Audit.CheckpointKeyFile
+		if keyFile == "" {
+			keyFile = filepath.Join(cfg.DataDir, "checkpoint.key")
+		}
+		key, err := audit.LoadOrCreateCheckpointKey(keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("audit.checkpoint_key_file: %w", err)
+		}
+		sh.CheckpointFile, sh.CheckpointKey = cfg.Audit.CheckpointFile, key
+	}
+	if len(sh.Sinks) == 0 && sh.CheckpointFile == "" {
+		return nil, nil
+	}
+	return sh, nil
 }

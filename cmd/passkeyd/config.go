@@ -47,6 +47,23 @@ type Config struct {
 	// ReconcileMinutes is how often passkeyd compares its inventory with
 	// Entra (0 turns the periodic run off).
 	ReconcileMinutes int `yaml:"reconcile_minutes"`
+	// Audit configures shipping the audit log out of the database.
+	Audit struct {
+		// CheckpointFile receives signed checkpoints of the hash chain,
+		// so a rewritten chain is detectable (passkeyd audit verify
+		// --checkpoint); CheckpointKeyFile holds the Ed25519 key.
+		CheckpointFile    string `yaml:"checkpoint_file"`
+		CheckpointKeyFile string `yaml:"checkpoint_key_file"`
+		Syslog            struct {
+			Network string `yaml:"network"` // udp, tcp or tcp+tls
+			Addr    string `yaml:"addr"`
+		} `yaml:"syslog"`
+		Webhook struct {
+			URL string `yaml:"url"` // secret in PASSKEYD_AUDIT_WEBHOOK_SECRET
+		} `yaml:"webhook"`
+		ShipSeconds int `yaml:"ship_seconds"`
+	} `yaml:"audit"`
+
 	// Dev allows conveniences unsafe in production: a master key generated
 	// into the data dir on first start.
 	Dev bool `yaml:"dev"`
@@ -54,6 +71,7 @@ type Config struct {
 	// From the environment only (never in a file): secrets.
 	masterKey      string
 	bootstrapToken string
+	webhookSecret  string
 	// logOutput is where logs go (tests capture them); nil is stderr.
 	logOutput io.Writer
 }
@@ -77,6 +95,7 @@ func defaultConfig() Config {
 	c.Jobs.PollMilliseconds = 1000
 	c.HTTPDebugMinutes = 60
 	c.ReconcileMinutes = 360
+	c.Audit.ShipSeconds = 30
 	return c
 }
 
@@ -140,6 +159,8 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("PASSKEYD_LOG_FORMAT", &c.Log.Format)
 	set("PASSKEYD_MASTER_KEY", &c.masterKey)
 	set("PASSKEYD_BOOTSTRAP_TOKEN", &c.bootstrapToken)
+	set("PASSKEYD_AUDIT_WEBHOOK_SECRET", &c.webhookSecret)
+	set("PASSKEYD_AUDIT_CHECKPOINT_FILE", &c.Audit.CheckpointFile)
 	var errs []error
 	if v := env("PASSKEYD_JOBS_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -217,6 +238,15 @@ func (c *Config) validate() error {
 	}
 	if c.ReconcileMinutes < 0 || c.ReconcileMinutes > 7*24*60 {
 		bad("reconcile_minutes", "must be between 0 (off) and 10080 (a week)")
+	}
+	if c.Audit.ShipSeconds < 5 || c.Audit.ShipSeconds > 3600 {
+		bad("audit.ship_seconds", "must be between 5 and 3600")
+	}
+	if c.Audit.Webhook.URL != "" && len(c.webhookSecret) < 16 {
+		bad("audit.webhook", "needs PASSKEYD_AUDIT_WEBHOOK_SECRET (at least 16 characters) to sign deliveries")
+	}
+	if (c.Audit.Syslog.Network == "") != (c.Audit.Syslog.Addr == "") {
+		bad("audit.syslog", "network and addr must be set together")
 	}
 	if c.HTTPDebugMinutes < 1 || c.HTTPDebugMinutes > 7*24*60 {
 		bad("http_debug_minutes", "must be between 1 and 10080 (a week)")

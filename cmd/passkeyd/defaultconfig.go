@@ -44,6 +44,18 @@ http_debug_minutes: 60
 # How often passkeyd compares its inventory with Entra (0: only on demand).
 reconcile_minutes: 360
 
+audit:
+  # Signed checkpoints of the audit hash chain, written outside the database so that a
+  # rewritten chain is detectable: passkeyd audit verify --checkpoint FILE --key PUBKEY.
+  checkpoint_file: ""
+  checkpoint_key_file: ""   # Ed25519 key, created 0600 (default <data_dir>/checkpoint.key)
+  syslog:                   # RFC 5424 to a SIEM
+    network: ""             # udp, tcp or tcp+tls
+    addr: ""                # host:port
+  webhook:                  # JSON batches, HMAC-SHA256 signed (PASSKEYD_AUDIT_WEBHOOK_SECRET)
+    url: ""
+  ship_seconds: 30          # how often events are shipped and checkpoints written
+
 # Development conveniences (a generated master key). Never in production.
 dev: false
 `

@@ -67,6 +67,12 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
+	return newTestEnvWith(t, nil)
+}
+
+// newTestEnvWith is newTestEnv with the server's configuration edited.
+func newTestEnvWith(t *testing.T, edit func(*Config)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	emu, err := entraemu.New(entraemu.Options{Logger: log})
@@ -82,6 +88,9 @@ func newTestEnv(t *testing.T) *testEnv {
 	cfg.DataDir, cfg.Listen, cfg.Dev = t.TempDir(), "127.0.0.1:0", true
 	cfg.bootstrapToken = string(newDemoToken())
 	cfg.Jobs.PollMilliseconds = 100
+	if edit != nil {
+		edit(&cfg)
+	}
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
