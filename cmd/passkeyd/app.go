@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -50,7 +51,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyring, err := secret.NewKeyring(secret.KeyID(key), key)
+	keyring, err := newKeyring(cfg, key)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +175,39 @@ func loadMasterKey(cfg Config, log *slog.Logger) ([]byte, error) {
 		log.Warn("generated a new master key (dev mode): back it up, secrets cannot be decrypted without it", "path", path)
 	}
 	return secret.LoadMasterKey(path)
+}
+
+// newKeyring holds the master key (primary: it seals) and the previous
+// ones (they only open what was sealed before a rotation).
+func newKeyring(cfg Config, key []byte) (*secret.Keyring, error) {
+	kr, err := secret.NewKeyring(secret.KeyID(key), key)
+	if err != nil {
+		return nil, err
+	}
+	var old [][]byte
+	for _, p := range cfg.PreviousMasterKeyFiles {
+		k, err := secret.LoadMasterKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous_master_key_files: %w", err)
+		}
+		old = append(old, k)
+	}
+	for _, v := range strings.Split(cfg.previousKeys, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		k, err := secret.MasterKeyFromEnv(v)
+		if err != nil {
+			return nil, fmt.Errorf("PASSKEYD_PREVIOUS_MASTER_KEYS: %w", err)
+		}
+		old = append(old, k)
+	}
+	for _, k := range old {
+		if err := kr.Add(secret.KeyID(k), k); err != nil {
+			return nil, err
+		}
+	}
+	return kr, nil
 }
 
 // start makes sure an admin token exists, listens and serves, and starts

@@ -34,6 +34,7 @@ type benchOptions struct {
 	jsonFile    string
 	dataDir     string
 	wipeTimeout time.Duration
+	jobs        int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -46,7 +47,8 @@ func newBenchCmd() *cobra.Command {
 --enrollments enrollments made directly against the emulator (the baseline: a script
 with one Graph client) and the same through passkeyd, then seeds --wipe passkeys and
 revokes them all by AAGUID against an emulator enforcing a write quota of --quota
-(Graph's identity limit, 3000/150s) with its window multiplied by --quota-scale.
+(Graph's identity limit, 3000/150s) with its limit and window multiplied by
+--quota-scale (same rate, smaller bucket).
 A progress bar goes to stderr, a table to stdout and the figures to --json.
 See docs/benchmarks.md for the method and the targets.`,
 		Args: cobra.NoArgs,
@@ -57,12 +59,13 @@ See docs/benchmarks.md for the method and the targets.`,
 	f := cmd.Flags()
 	f.IntVar(&o.providers, "providers", 50, "concurrent software providers (one user and device each)")
 	f.IntVar(&o.enrollments, "enrollments", 500, "enrollments per phase (direct, then through passkeyd)")
-	f.IntVar(&o.wipe, "wipe", 3000, "passkeys to seed and then revoke by AAGUID (0 skips the wipe)")
+	f.IntVar(&o.wipe, "wipe", 2000, "passkeys to seed and then revoke by AAGUID (0 skips the wipe)")
 	f.StringVar(&o.quota, "quota", "3000/150s", "the write quota per app+tenant, LIMIT/WINDOW (Graph: 3000/150s)")
-	f.Float64Var(&o.quotaScale, "quota-scale", 0.1, "multiply the quota's window by this (keeps the limit) so the wipe stays short")
+	f.Float64Var(&o.quotaScale, "quota-scale", 0.02, "multiply the quota's limit and window by this: same rate, smaller burst (0.02: 60 writes per 3 s)")
 	f.StringVar(&o.postgres, "postgres", "", "also run on this PostgreSQL database (postgres://…; must be empty)")
 	f.StringVar(&o.jsonFile, "json", "bench.json", "write the figures to this JSON file (empty: don't)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the SQLite database (default: a new temporary directory)")
+	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency; the server's default is 4)")
 	f.DurationVar(&o.wipeTimeout, "wipe-timeout", 0, "give up the wipe after this long (default: 3× the quota's time for it, plus a minute)")
 	return cmd
 }
@@ -81,9 +84,17 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	if err != nil {
 		return fmt.Errorf("--quota: %w", err)
 	}
+	if o.jobs < 1 || o.jobs > 256 {
+		return fmt.Errorf("--job-concurrency must be 1 to 256, not %d", o.jobs)
+	}
 	if o.quotaScale <= 0 || o.quotaScale > 1 {
 		return fmt.Errorf("--quota-scale must be in (0, 1], not %g", o.quotaScale)
 	}
+	// Scale the bucket, not the rate: Limit and Window shrink together, so
+	// the refill rate stays Graph's (20 writes/s for 3000/150s) and only
+	// the burst a full bucket allows gets smaller. A wipe then has to be
+	// paced for nearly all of its length, not absorbed by the bucket.
+	q.Limit = max(1, int(float64(q.Limit)*o.quotaScale+0.5))
 	q.Window = time.Duration(float64(q.Window) * o.quotaScale)
 	dir := o.dataDir
 	if dir == "" {
@@ -94,7 +105,7 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	}
 	rep := &bench.Report{Machine: bench.ThisMachine(), Config: bench.RunConfig{
 		Providers: o.providers, Enrollments: o.enrollments, Wipe: o.wipe, Quota: o.quota, QuotaScale: o.quotaScale,
-		EnforcedLimit: q.Limit, EnforcedWindowSeconds: q.Window.Seconds(), JobConcurrency: defaultConfig().Jobs.Concurrency,
+		EnforcedLimit: q.Limit, EnforcedWindowSeconds: q.Window.Seconds(), JobConcurrency: o.jobs,
 	}}
 	stores := []string{""}
 	if o.postgres != "" {
@@ -131,16 +142,26 @@ func storeName(dbURL string) string {
 	return "postgres"
 }
 
-// syncBar serialises the progress bar for concurrent workers.
+// syncBar serialises the progress bar for concurrent workers and limits
+// how often it redraws: 10 times a second on a terminal, every 2 s in a
+// log, where each draw is a line.
 type syncBar struct {
-	mu sync.Mutex
-	b  *progressBar
+	mu   sync.Mutex
+	b    *progressBar
+	last time.Time
 }
 
 func (s *syncBar) draw(done, total int, detail string) {
 	s.mu.Lock()
-	s.b.draw(done, total, detail)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	every := 2 * time.Second
+	if s.b.tty {
+		every = 100 * time.Millisecond
+	}
+	if now := time.Now(); done >= total || now.Sub(s.last) >= every {
+		s.last = now
+		s.b.draw(done, total, detail)
+	}
 }
 
 func (s *syncBar) finish() {
@@ -257,6 +278,7 @@ func (r *benchRun) setUp(ctx context.Context, log *slog.Logger) error {
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = filepath.Join(r.dir, storeName(r.dbURL)), "127.0.0.1:0", true
 	cfg.Database.URL = r.dbURL
+	cfg.Jobs.Concurrency = r.o.jobs
 	cfg.bootstrapToken = string(newDemoToken())
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {

@@ -28,7 +28,10 @@ type Config struct {
 		KeyFile  string `yaml:"key_file"`
 	} `yaml:"tls"`
 	MasterKeyFile string `yaml:"master_key_file"`
-	Log           struct {
+	// PreviousMasterKeyFiles are retired master keys still able to open
+	// values sealed before a rotation (until `passkeyd rewrap` has run).
+	PreviousMasterKeyFiles []string `yaml:"previous_master_key_files"`
+	Log                    struct {
 		Level  string `yaml:"level"`
 		Format string `yaml:"format"`
 	} `yaml:"log"`
@@ -72,6 +75,7 @@ type Config struct {
 	masterKey      string
 	bootstrapToken string
 	webhookSecret  string
+	previousKeys   string // PASSKEYD_PREVIOUS_MASTER_KEYS: comma-separated
 	// logOutput is where logs go (tests capture them); nil is stderr.
 	logOutput io.Writer
 }
@@ -160,6 +164,7 @@ func (c *Config) applyEnv(env func(string) string) error {
 	set("PASSKEYD_MASTER_KEY", &c.masterKey)
 	set("PASSKEYD_BOOTSTRAP_TOKEN", &c.bootstrapToken)
 	set("PASSKEYD_AUDIT_WEBHOOK_SECRET", &c.webhookSecret)
+	set("PASSKEYD_PREVIOUS_MASTER_KEYS", &c.previousKeys)
 	set("PASSKEYD_AUDIT_CHECKPOINT_FILE", &c.Audit.CheckpointFile)
 	var errs []error
 	if v := env("PASSKEYD_JOBS_CONCURRENCY"); v != "" {

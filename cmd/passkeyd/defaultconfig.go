@@ -28,6 +28,8 @@ tls:
 # 32-byte key (base64 or hex, file mode 0600) sealing secrets at rest; or PASSKEYD_MASTER_KEY.
 # Default: <data_dir>/master.key. Every node of a cluster needs the same key.
 master_key_file: ""
+# Retired master keys, kept only until 'passkeyd rewrap' has re-sealed everything.
+previous_master_key_files: []
 
 log:
   level: info     # debug, info, warn, error

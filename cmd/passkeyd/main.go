@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newMigrateCmd(),
+		newRewrapCmd(),
 		newDemoCmd(),
 		newEmulatorCmd(),
 		newProviderCmd(),
@@ -145,4 +146,40 @@ func newVersionCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout())
 		},
 	}
+}
+
+func newRewrapCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "rewrap",
+		Short: "Re-seal stored secrets under the current master key (after a key rotation)",
+		Long: `Master key rotation: make the new key the master key, list the old one in
+previous_master_key_files (or PASSKEYD_PREVIOUS_MASTER_KEYS), run this command, then remove the old
+key once it reports the old key ID no longer in use (and 24 hours have passed, for idempotency
+records sealed with it).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configFile, os.Getenv)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, cfg.logWriter())
+			a, err := openApp(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer a.stop(cmd.Context())
+			rep, err := a.mgr.RewrapSecrets(cmd.Context(), func(what string) {
+				fmt.Fprintf(cmd.OutOrStdout(), "  ✓ %s\n", what)
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d re-sealed, %d already under the current key; master keys in use: %v\n",
+				rep.Rewrapped, rep.Unchanged, rep.KeyIDsInUse)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "YAML configuration file")
+	return cmd
 }
