@@ -29,7 +29,9 @@ func TestRewrapSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := manager.New(manager.Config{Store: v.db, Sealer: kr, Now: v.clk.Now,
-		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) { return graph.New(gc, graph.WithNow(v.clk.Now)) }})
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
+			return graph.New(gc, graph.WithNow(v.clk.Now))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,9 @@ func TestRewrapSecrets(t *testing.T) {
 	// The old key can now be retired: a keyring without it still works.
 	only, _ := secret.NewKeyring(secret.KeyID(newKey), newKey)
 	m2, _ := manager.New(manager.Config{Store: v.db, Sealer: only, Now: v.clk.Now,
-		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) { return graph.New(gc, graph.WithNow(v.clk.Now)) }})
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
+			return graph.New(gc, graph.WithNow(v.clk.Now))
+		}})
 	rc, err := m2.TestConnection(v.admin, passkeyd.TestOptions{})
 	if err != nil || stepsByName(rc)["token"].Status != passkeyd.StepOK {
 		t.Fatalf("after retiring the old key: %+v, %v", rc, err)
