@@ -6,6 +6,7 @@ import (
 	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	_ "github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	_ "github.com/chromedp/chromedp"
 	_ "github.com/descope/virtualwebauthn"
 	_ "github.com/fxamacker/cbor/v2"
 	_ "github.com/getkin/kin-openapi/openapi3"
