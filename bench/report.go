@@ -51,9 +51,9 @@ type RunConfig struct {
 	Enrollments int     `json:"enrollments"`
 	Wipe        int     `json:"wipe"`
 	Quota       string  `json:"quota"`       // as given, e.g. 3000/150s
-	QuotaScale  float64 `json:"quota_scale"` // window multiplier
+	QuotaScale  float64 `json:"quota_scale"` // limit and window multiplier
 	// Enforced is the quota the emulator enforced: Limit writes per
-	// WindowSeconds (the window scaled, the limit kept).
+	// WindowSeconds (both scaled, so the refill rate is unchanged).
 	EnforcedLimit         int     `json:"enforced_limit"`
 	EnforcedWindowSeconds float64 `json:"enforced_window_seconds"`
 	JobConcurrency        int     `json:"job_concurrency"`
@@ -144,7 +144,7 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "machine\t%s/%s, %d CPUs, %s, %s\n", r.Machine.GOOS, r.Machine.GOARCH, r.Machine.CPUs, r.Machine.CPUModel, r.Machine.GoVersion)
-	fmt.Fprintf(tw, "run\t%d providers, %d enrollments, wipe %d, quota %d writes/%.3gs (%s × window %.3g)\n",
+	fmt.Fprintf(tw, "run\t%d providers, %d enrollments, wipe %d, quota %d writes/%.3gs (%s × %.3g)\n",
 		r.Config.Providers, r.Config.Enrollments, r.Config.Wipe, r.Config.EnforcedLimit, r.Config.EnforcedWindowSeconds, r.Config.Quota, r.Config.QuotaScale)
 	for _, s := range r.Stores {
 		fmt.Fprintf(tw, "\n[%s]\tvalue\ttarget\t\n", s.Store)

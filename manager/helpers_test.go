@@ -86,6 +86,8 @@ type testEnv struct {
 	m     *manager.Manager
 	jobs  *jobRecorder
 	admin context.Context
+	// sealer is the manager's keyring, for tests building a second manager.
+	sealer *secret.Keyring
 
 	mu           sync.Mutex
 	beforeCreate func()
@@ -120,6 +122,7 @@ func newTestManager(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	v.sealer = kr
 	v.m, err = manager.New(manager.Config{
 		Store:  db,
 		Sealer: kr,
@@ -130,7 +133,8 @@ func newTestManager(t *testing.T) *testEnv {
 			}
 			return hookedGraph{GraphClient: c, env: v}, nil
 		},
-		Now: v.clk.Now,
+		Now:            v.clk.Now,
+		GraphWriteRate: -1, // pacing is real time; see TestDeletesArePaced
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 )
@@ -46,6 +47,12 @@ type Config struct {
 	// HTTPDebugPeriod is how long HTTP debug stays on once enabled
 	// (default DefaultHTTPDebugPeriod).
 	HTTPDebugPeriod time.Duration
+	// GraphWriteRate paces this node's Graph writes (deletes) to stay
+	// under the tenant's write quota instead of discovering it through
+	// 429s: Microsoft publishes 3,000 writes per 150 s per app and tenant,
+	// i.e. 20/s. With N nodes, give each 20/N. 0 means 20; negative
+	// turns pacing off.
+	GraphWriteRate float64
 	// Metrics, when set, counts enrollment and revocation outcomes and the
 	// drift of the last full reconciliation (package metrics).
 	Metrics Observer
@@ -54,6 +61,10 @@ type Config struct {
 	// restrictions against them.
 	ProviderAAGUIDs []string
 }
+
+// DefaultGraphWriteRate is Graph's published identity write quota for an
+// app in a tenant: 3,000 per 150 s.
+const DefaultGraphWriteRate = 20
 
 // Observer receives outcomes for metrics; *metrics.Metrics implements it.
 type Observer interface {
@@ -81,6 +92,8 @@ type Manager struct {
 	httpDebugFor time.Duration
 	aaguids      []string
 	metrics      Observer
+	// writes paces Graph deletes (nil: not paced).
+	writes *rate.Limiter
 
 	mu         sync.Mutex
 	graph      passkeyd.GraphClient
@@ -109,6 +122,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.metrics == nil {
 		m.metrics = noObserver{}
+	}
+	switch r := cfg.GraphWriteRate; {
+	case r == 0:
+		m.writes = rate.NewLimiter(DefaultGraphWriteRate, 1)
+	case r > 0:
+		m.writes = rate.NewLimiter(rate.Limit(r), 1)
 	}
 	if m.httpDebugFor <= 0 {
 		m.httpDebugFor = DefaultHTTPDebugPeriod

@@ -56,6 +56,14 @@ func (m *Manager) RevokePasskey(ctx context.Context, passkeyID string) (err erro
 	} else if wait := until.Sub(m.now()); wait > 0 {
 		return &passkeyd.RetryLater{After: wait + jitter(wait), Reason: "Entra asked this tenant's writes to wait"}
 	}
+	if m.writes != nil {
+		// Pace to the quota (a few hundred milliseconds at most at the
+		// default rate with a handful of workers), rather than learn it
+		// from 429s that stall every worker for a whole second.
+		if err := m.writes.Wait(ctx); err != nil {
+			return err
+		}
+	}
 	crid := uuid.NewString()
 	err = g.DeleteMethod(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), pk.GraphMethodID)
 	ge := passkeyd.AsGraphError(err)

@@ -11,6 +11,7 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 	"github.com/passkeyd/passkeyd/entraemu"
 	"github.com/passkeyd/passkeyd/graph"
+	"github.com/passkeyd/passkeyd/manager"
 )
 
 // enrolledAndRemoved enrolls a passkey on a new device and removes the
@@ -381,5 +382,41 @@ func TestRevocationSurvivesARefusedCredential(t *testing.T) {
 	}
 	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked {
 		t.Fatalf("state %s after the fix, want revoked", got.State)
+	}
+}
+
+// TestDeletesArePaced: Graph deletes wait for the write quota's pace
+// instead of hammering Graph into 429s. At one write per second, a second
+// revocation right after the first cannot get its turn within 200 ms, and
+// no delete is sent for it.
+func TestDeletesArePaced(t *testing.T) {
+	v := newTestManager(t)
+	m, err := manager.New(manager.Config{Store: v.db, Sealer: v.sealer, Now: v.clk.Now, GraphWriteRate: 1,
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
+			return graph.New(gc, graph.WithNow(v.clk.Now))
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := enrolledAndRemoved(t, v)
+	if err := m.RevokePasskey(context.Background(), first.ID); err != nil {
+		t.Fatal(err)
+	}
+	d := v.newDevice(t)
+	second := v.enroll(t, d)
+	if _, _, err := v.m.RemoveDevice(v.admin, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	calls := v.emu.Stats().GraphCalls[entraemu.OpDelete]
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := m.RevokePasskey(ctx, second.ID); err == nil {
+		t.Fatal("the second delete was not paced")
+	}
+	if v.emu.Stats().GraphCalls[entraemu.OpDelete] != calls {
+		t.Fatal("a delete was sent before its turn")
+	}
+	if got := v.passkey(t, second.ID); got.State != passkeyd.PasskeyRevoking {
+		t.Fatalf("state %s, want still revoking", got.State)
 	}
 }

@@ -94,6 +94,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Metrics:         a.metrics,
 		ProviderAAGUIDs: []string{authenticator.DefaultAAGUID},
 		HTTPDebugPeriod: time.Duration(cfg.HTTPDebugMinutes) * time.Minute,
+		GraphWriteRate:  cfg.GraphWriteRate,
 	})
 	if err != nil {
 		return fail(err)

@@ -47,6 +47,9 @@ type Config struct {
 	// HTTPDebugMinutes is how long the connector's HTTP debug log stays on
 	// once an admin enables it.
 	HTTPDebugMinutes int `yaml:"http_debug_minutes"`
+	// GraphWriteRate paces this node's Graph writes per second (Graph's
+	// published quota is 20/s per app and tenant; with N nodes use 20/N).
+	GraphWriteRate float64 `yaml:"graph_write_rate"`
 	// ReconcileMinutes is how often passkeyd compares its inventory with
 	// Entra (0 turns the periodic run off).
 	ReconcileMinutes int `yaml:"reconcile_minutes"`
@@ -99,6 +102,7 @@ func defaultConfig() Config {
 	c.Jobs.PollMilliseconds = 1000
 	c.HTTPDebugMinutes = 60
 	c.ReconcileMinutes = 360
+	c.GraphWriteRate = 20
 	c.Audit.ShipSeconds = 30
 	return c
 }
@@ -240,6 +244,9 @@ func (c *Config) validate() error {
 	}
 	if c.Jobs.PollMilliseconds < 50 || c.Jobs.PollMilliseconds > 60_000 {
 		bad("jobs.poll_milliseconds", "must be between 50 and 60000")
+	}
+	if c.GraphWriteRate <= 0 || c.GraphWriteRate > 1000 {
+		bad("graph_write_rate", "must be between 0 and 1000 writes per second")
 	}
 	if c.ReconcileMinutes < 0 || c.ReconcileMinutes > 7*24*60 {
 		bad("reconcile_minutes", "must be between 0 (off) and 10080 (a week)")

@@ -43,6 +43,10 @@ jobs:
 # How long the connector's HTTP debug log stays on once an admin enables it.
 http_debug_minutes: 60
 
+# Graph writes per second this node allows itself: Microsoft publishes 3,000 writes per 150 s per
+# app and tenant (20/s). With N nodes on one tenant, set 20/N.
+graph_write_rate: 20
+
 # How often passkeyd compares its inventory with Entra (0: only on demand).
 reconcile_minutes: 360
 

@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newMigrateCmd(),
 		newRewrapCmd(),
+		newBenchCmd(),
 		newDemoCmd(),
 		newEmulatorCmd(),
 		newProviderCmd(),
