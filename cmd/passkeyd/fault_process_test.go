@@ -110,7 +110,15 @@ func testKillAfterDelete(t *testing.T, binary func(*testing.T) string, dbURL str
 	e.admin = b.admin(t)
 	// Rescued and run again: the method is gone, but a young 404 proves
 	// nothing, so each is only postponed.
-	waitActions(t, e, "passkey.revoke_unconfirmed", len(removed))
+	waitFor(t, 20*time.Second, "the rescued jobs to get a young 404", func() (bool, error) {
+		evs := e.auditEvents(t)
+		for _, d := range removed {
+			if countActions(evs, d.passkeyID)["passkey.revoke_unconfirmed"] == 0 {
+				return false, e.db.fastForward(ctx, false) // the rescue's backoff is over
+			}
+		}
+		return true, nil
+	})
 	for _, d := range removed {
 		p, err := e.admin.Passkey(ctx, d.passkeyID)
 		if err != nil || p.State != passkeyd.PasskeyRevoking {
