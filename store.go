@@ -79,6 +79,37 @@ type Store interface {
 	APITokens(ctx context.Context) ([]APIToken, error)
 	DeleteAPIToken(ctx context.Context, id string, ev AuditEvent) error
 
+	// CreateAdminUser inserts u (ID assigned when empty); EConflict if its
+	// username is taken, case-insensitively (usernames are ASCII).
+	CreateAdminUser(ctx context.Context, u *AdminUser, ev AuditEvent) error
+	// AdminUserByUsername finds an admin by username, case-insensitively.
+	AdminUserByUsername(ctx context.Context, username string) (*AdminUser, error)
+	AdminUser(ctx context.Context, id string) (*AdminUser, error)
+	// CountAdminUsers counts admins, disabled ones included.
+	CountAdminUsers(ctx context.Context) (int, error)
+
+	// CreateSession inserts s (ID assigned when empty) and, in the same
+	// transaction, deletes its admin's dead sessions (expired, or idle for
+	// SessionIdleTimeout) as of s.CreatedAt, so abandoned sessions do not
+	// pile up. ENotFound if the admin does not exist.
+	CreateSession(ctx context.Context, s *Session, ev AuditEvent) error
+	// SessionByTokenHash returns the session whose token hash is h, live
+	// or not: timeouts are the caller's to apply.
+	SessionByTokenHash(ctx context.Context, h []byte) (*Session, error)
+	// TouchSession moves a session's LastSeenAt forward to lastSeen (never
+	// back). Not audited: it is bookkeeping. ENotFound if there is none.
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// DeleteSession deletes the session id; ENotFound if there is none.
+	DeleteSession(ctx context.Context, id string, ev AuditEvent) error
+
+	// RecordLoginFailure counts a failed sign-in for username (known or
+	// not, compared case-insensitively) at the given time, with its audit
+	// event. Failures recorded more than LoginFailureRetention before at
+	// are forgotten in the same transaction.
+	RecordLoginFailure(ctx context.Context, username string, at time.Time, ev AuditEvent) error
+	// CountLoginFailures counts username's failures at or after since.
+	CountLoginFailures(ctx context.Context, username string, since time.Time) (int, error)
+
 	// Throttle returns the time before which calls in scope (e.g. Graph
 	// writes for a tenant) must not be made; zero when not throttled. It
 	// lives in the database so that every node backs off together.
@@ -115,6 +146,11 @@ type Store interface {
 
 	Close() error
 }
+
+// LoginFailureRetention is how long the store keeps failed sign-ins:
+// longer than any window they are counted over (an hour, see
+// MaxFailedLogins).
+const LoginFailureRetention = 24 * time.Hour
 
 // Page bounds a list: items after the cursor (an ID or Seq as text), at
 // most Limit (the store caps it at MaxPageSize; 0 means DefaultPageSize).

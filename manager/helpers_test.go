@@ -135,6 +135,9 @@ func newTestManager(t *testing.T) *testEnv {
 		},
 		Now:            v.clk.Now,
 		GraphWriteRate: -1, // pacing is real time; see TestDeletesArePaced
+		// Cheap hashing keeps tests fast; TestPasswordHashingDefaults
+		// covers the real parameters.
+		PasswordHashing: manager.PasswordHashing{MemoryKiB: 64, Time: 1, Threads: 1},
 	})
 	if err != nil {
 		t.Fatal(err)

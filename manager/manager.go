@@ -53,6 +53,9 @@ type Config struct {
 	// i.e. 20/s. With N nodes, give each 20/N. 0 means 20; negative
 	// turns pacing off.
 	GraphWriteRate float64
+	// PasswordHashing are the argon2id parameters of new admin password
+	// hashes (zero: DefaultPasswordHashing()).
+	PasswordHashing PasswordHashing
 	// Metrics, when set, counts enrollment and revocation outcomes and the
 	// drift of the last full reconciliation (package metrics).
 	Metrics Observer
@@ -92,6 +95,7 @@ type Manager struct {
 	httpDebugFor time.Duration
 	aaguids      []string
 	metrics      Observer
+	pwHashing    PasswordHashing
 	// writes paces Graph deletes (nil: not paced).
 	writes *rate.Limiter
 
@@ -122,6 +126,10 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.metrics == nil {
 		m.metrics = noObserver{}
+	}
+	m.pwHashing = cfg.PasswordHashing
+	if m.pwHashing == (PasswordHashing{}) {
+		m.pwHashing = DefaultPasswordHashing()
 	}
 	switch r := cfg.GraphWriteRate; {
 	case r == 0:

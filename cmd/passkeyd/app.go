@@ -24,6 +24,7 @@ import (
 	"github.com/passkeyd/passkeyd/metrics"
 	"github.com/passkeyd/passkeyd/secret"
 	"github.com/passkeyd/passkeyd/server"
+	"github.com/passkeyd/passkeyd/server/ui"
 )
 
 // app is a wired passkeyd server: store, manager, job queue, HTTP.
@@ -131,8 +132,23 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Cookies are Secure (__Host-) unless browsers reach passkeyd over
+	// plain http: no TLS here and no https public_url (development).
+	insecure := cfg.TLS.CertFile == "" && !strings.HasPrefix(cfg.PublicURL, "https://")
+	if insecure && !cfg.Dev {
+		log.Warn("the admin UI is served over plain http: set public_url to the https URL of your TLS proxy, or tls.cert_file")
+	}
+	webUI, err := ui.New(ui.Config{Service: a.mgr, Auth: a.mgr, Logger: log.With("component", "ui"), Insecure: insecure})
+	if err != nil {
+		return fail(err)
+	}
+	root := http.NewServeMux()
+	root.Handle("/ui/", webUI.Handler())
+	root.Handle("/ui", webUI.Handler())
+	root.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
+	root.Handle("/", srv.Handler())
 	a.http = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -99,7 +99,7 @@ func defaultConfig() Config {
 	c.Log.Format = "text"
 	c.Jobs.Concurrency = 4
 	c.Jobs.RescueAfterSeconds = 300
-	c.Jobs.PollMilliseconds = 1000
+	c.Jobs.PollMilliseconds = 200
 	c.HTTPDebugMinutes = 60
 	c.ReconcileMinutes = 360
 	c.GraphWriteRate = 20

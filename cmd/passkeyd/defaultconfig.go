@@ -38,7 +38,7 @@ log:
 jobs:
   concurrency: 4              # revocation workers per node
   rescue_after_seconds: 300   # a job left running by a dead node is taken over after this
-  poll_milliseconds: 1000     # how often idle workers look for jobs (SQLite; PostgreSQL is notified)
+  poll_milliseconds: 200      # how often idle workers look for jobs (SQLite; PostgreSQL is notified)
 
 # How long the connector's HTTP debug log stays on once an admin enables it.
 http_debug_minutes: 60

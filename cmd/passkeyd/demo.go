@@ -157,6 +157,11 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 	if err != nil {
 		return err
 	}
+	adminPassword := newDemoToken()
+	d.secret(adminPassword.Reveal())
+	if _, err := a.mgr.CreateAdmin(passkeyd.WithActor(ctx, passkeyd.SystemActor), "admin", adminPassword, passkeyd.RoleAdmin); err != nil {
+		return err
+	}
 	d.ok("server at %s, database %s", a.url, cfg.sqlitePath())
 
 	storyErr := d.story(ctx, settings, passkeyd.CredentialType(o.credential))
@@ -173,6 +178,7 @@ func runDemo(ctx context.Context, out io.Writer, o demoOptions) error {
 		return nil
 	}
 	fmt.Fprintf(out, "\npasskeyd is serving at %s (data in %s)\n", a.url, dir)
+	fmt.Fprintf(out, "Admin web UI:     %s/ui/  (user admin, password %s)\n", a.url, adminPassword.Reveal())
 	fmt.Fprintf(out, "Admin API token:  export PASSKEYD_ADDR=%s PASSKEYD_TOKEN=%s\n", a.url, cfg.bootstrapToken)
 	fmt.Fprintf(out, "Try:  go run ./cmd/passkeyd audit list\n")
 	fmt.Fprintf(out, "Emulator settings: %s\n", mustJSON(settings))

@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(),
 		newRewrapCmd(),
 		newBenchCmd(),
+		newAdminCreateCmd(),
 		newDemoCmd(),
 		newEmulatorCmd(),
 		newProviderCmd(),

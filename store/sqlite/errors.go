@@ -33,6 +33,10 @@ var uniqueMessages = map[string]string{
 	"passkeys.credential_id":    "a passkey with this credential ID already exists",
 	"api_tokens.id":             "an API token with this ID already exists",
 	"api_tokens.hash":           "an API token with this value already exists",
+	"admin_users.id":            "an admin with this ID already exists",
+	"admin_users.username":      "an admin with this username already exists",
+	"admin_sessions.id":         "a session with this ID already exists",
+	"admin_sessions.token_hash": "a session with this token already exists",
 	"audit_events.seq":          "audit sequence number already taken",
 	"schema_migrations.version": "migration already applied",
 }

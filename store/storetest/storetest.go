@@ -77,6 +77,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Passkeys", testPasskeys},
 		{"UpdatePasskey", testUpdatePasskey},
 		{"APITokens", testAPITokens},
+		{"AdminUsers", testAdminUsers}, {"Sessions", testSessions}, {"SessionsPruned", testSessionsPruned}, {"LoginFailures", testLoginFailures},
 		{"AuditAppend", testAuditAppend},
 		{"AuditChainAfterMixedOperations", testAuditChain},
 		{"Throttle", testThrottle},

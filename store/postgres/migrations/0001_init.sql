@@ -207,3 +207,38 @@ CREATE TABLE idempotency_keys (
     created_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (scope, key)
 );
+
+-- People who sign in to the admin web UI. Usernames are ASCII
+-- (manager.CreateAdmin): lower() makes them unique case-insensitively, as
+-- COLLATE NOCASE does in SQLite. Queries must say lower(username).
+CREATE TABLE admin_users (
+    id            TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    username      TEXT        NOT NULL,
+    role          TEXT        NOT NULL CHECK (role IN ('admin', 'operator', 'auditor')),
+    password_hash TEXT        NOT NULL,              -- argon2id, PHC string form
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
+    disabled_at   TIMESTAMPTZ
+);
+CREATE UNIQUE INDEX admin_users_username ON admin_users (lower(username));
+
+-- Server-side sessions of the admin web UI: only the token's SHA-256.
+CREATE TABLE admin_sessions (
+    id           TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    admin_id     TEXT COLLATE "C" NOT NULL REFERENCES admin_users (id),
+    token_hash   BYTEA       NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    last_seen_at TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX admin_sessions_token_hash ON admin_sessions (token_hash);
+CREATE INDEX admin_sessions_admin_id ON admin_sessions (admin_id);
+
+-- Failed sign-ins per username (known or not), for the hourly limit.
+CREATE TABLE admin_login_failures (
+    id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username TEXT        NOT NULL,
+    at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX admin_login_failures_username ON admin_login_failures (lower(username), at);
+CREATE INDEX admin_login_failures_at ON admin_login_failures (at);

@@ -190,3 +190,37 @@ CREATE TABLE idempotency_keys (
     created_at   TEXT    NOT NULL,
     PRIMARY KEY (scope, key)
 ) STRICT;
+
+-- People who sign in to the admin web UI. Usernames are ASCII
+-- (manager.CreateAdmin), so NOCASE makes them unique case-insensitively.
+CREATE TABLE admin_users (
+    id            TEXT NOT NULL PRIMARY KEY,
+    username      TEXT NOT NULL COLLATE NOCASE,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'auditor')),
+    password_hash TEXT NOT NULL,              -- argon2id, PHC string form
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    disabled_at   TEXT
+) STRICT;
+CREATE UNIQUE INDEX admin_users_username ON admin_users (username);
+
+-- Server-side sessions of the admin web UI: only the token's SHA-256.
+CREATE TABLE admin_sessions (
+    id           TEXT NOT NULL PRIMARY KEY,
+    admin_id     TEXT NOT NULL REFERENCES admin_users (id),
+    token_hash   BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX admin_sessions_token_hash ON admin_sessions (token_hash);
+CREATE INDEX admin_sessions_admin_id ON admin_sessions (admin_id);
+
+-- Failed sign-ins per username (known or not), for the hourly limit.
+CREATE TABLE admin_login_failures (
+    id       INTEGER NOT NULL PRIMARY KEY,
+    username TEXT    NOT NULL COLLATE NOCASE,
+    at       TEXT    NOT NULL
+) STRICT;
+CREATE INDEX admin_login_failures_username ON admin_login_failures (username, at);
+CREATE INDEX admin_login_failures_at ON admin_login_failures (at);
