@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -141,10 +142,33 @@ func decodeConfig(b []byte, c *Config) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
+	if !utf8.Valid(b) {
+		bad := 0
+		for bad < len(b) {
+			r, n := utf8.DecodeRune(b[bad:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			bad += n
+		}
+		return fmt.Errorf("line %d: the file is not UTF-8 text", 1+bytes.Count(b[:bad], []byte("\n")))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return err
+		if errors.Is(err, io.EOF) {
+			return nil // only comments
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "line ") {
+			// yaml.v3 gives no position for problems on the first line.
+			msg = strings.Replace(msg, "yaml: ", "yaml: line 1: ", 1)
+		}
+		return errors.New(msg)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("line 1: only one YAML document is allowed (found a second after ---)")
 	}
 	return nil
 }
@@ -245,7 +269,7 @@ func (c *Config) validate() error {
 	if c.Jobs.PollMilliseconds < 50 || c.Jobs.PollMilliseconds > 60_000 {
 		bad("jobs.poll_milliseconds", "must be between 50 and 60000")
 	}
-	if c.GraphWriteRate <= 0 || c.GraphWriteRate > 1000 {
+	if !(c.GraphWriteRate > 0 && c.GraphWriteRate <= 1000) { // also refuses NaN
 		bad("graph_write_rate", "must be between 0 and 1000 writes per second")
 	}
 	if c.ReconcileMinutes < 0 || c.ReconcileMinutes > 7*24*60 {
