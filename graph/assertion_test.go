@@ -238,7 +238,7 @@ func TestCertificateTokenErrors(t *testing.T) {
 			if !strings.HasPrefix(ge.Message, "AADSTS"+itoa(tt.code)+":") || strings.Contains(ge.Message, "Trace ID") {
 				t.Errorf("Message = %q, want the first line of the description", ge.Message)
 			}
-			if ExplainAADSTS(tt.code) == "" {
+			if passkeyd.ExplainAADSTS(tt.code) == "" {
 				t.Errorf("no advice for AADSTS%d", tt.code)
 			}
 		})

@@ -97,7 +97,7 @@ func TestTokenErrors(t *testing.T) {
 			if !reflect.DeepEqual(*ge, want) {
 				t.Errorf("GraphError = %+v\nwant         %+v", *ge, want)
 			}
-			if ExplainAADSTS(ge.ErrorCodes[0]) == "" {
+			if passkeyd.ExplainAADSTS(ge.ErrorCodes[0]) == "" {
 				t.Errorf("no advice for AADSTS%d", ge.ErrorCodes[0])
 			}
 			if ge.Temporary() {
@@ -109,12 +109,12 @@ func TestTokenErrors(t *testing.T) {
 
 func TestExplainAADSTS(t *testing.T) {
 	for _, code := range []int{7000215, 7000222, 7000218, 700016, 700027, 700024, 90002, 900023, 90038, 70011, 700022, 700023} {
-		if ExplainAADSTS(code) == "" {
-			t.Errorf("ExplainAADSTS(%d) is empty", code)
+		if passkeyd.ExplainAADSTS(code) == "" {
+			t.Errorf("passkeyd.ExplainAADSTS(%d) is empty", code)
 		}
 	}
-	if got := ExplainAADSTS(1); got != "" {
-		t.Errorf("ExplainAADSTS(1) = %q, want empty", got)
+	if got := passkeyd.ExplainAADSTS(1); got != "" {
+		t.Errorf("passkeyd.ExplainAADSTS(1) = %q, want empty", got)
 	}
 }
 

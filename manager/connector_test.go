@@ -229,7 +229,7 @@ func TestTestConnection(t *testing.T) {
 			},
 			want:         map[string]string{"configuration": passkeyd.StepOK, "token": passkeyd.StepFailed, "permission": passkeyd.StepSkipped, "graph": passkeyd.StepSkipped},
 			failedCode:   "AADSTS7000215",
-			failedDetail: "Paste the secret's Value",
+			failedDetail: "paste the secret's Value",
 		},
 		{
 			name: "no admin consent",

@@ -161,7 +161,7 @@ func explainGraphError(err error) (code, detail string) {
 	}
 	if len(ge.ErrorCodes) > 0 {
 		code = "AADSTS" + strconv.Itoa(ge.ErrorCodes[0])
-		if advice := adviceAADSTS[ge.ErrorCodes[0]]; advice != "" {
+		if advice := passkeyd.ExplainAADSTS(ge.ErrorCodes[0]); advice != "" {
 			return code, advice
 		}
 		return code, "Entra refused the token request: " + ge.Message
@@ -185,22 +185,6 @@ func errorText(err error) string {
 		return ""
 	}
 	return "(" + err.Error() + ")"
-}
-
-// adviceAADSTS explains the token errors an admin can fix (graph-api.md §2).
-var adviceAADSTS = map[int]string{
-	7000215: "The client secret is wrong. Paste the secret's Value, not its Secret ID, from Certificates & secrets.",
-	7000222: "The client secret has expired. Create a new one in Certificates & secrets and save it here.",
-	7000218: "The request carried neither a client secret nor a certificate assertion: set a client secret.",
-	700016:  "The application (client) ID was not found in this tenant: check the client ID and the tenant ID.",
-	700027:  "The certificate assertion's signature is invalid: upload this certificate to the app registration.",
-	700024:  "The client assertion is outside its time window: check this server's clock.",
-	90002:   "The tenant was not found: check the tenant ID (a GUID or a verified domain).",
-	900023:  "The tenant ID is malformed: use the Directory (tenant) ID GUID or a verified domain.",
-	90038:   "The tenant lives in another national cloud: choose the matching cloud setting.",
-	70011:   "The requested scope is invalid: check the cloud and Graph URL settings.",
-	700022:  "The requested scope is invalid: check the cloud and Graph URL settings.",
-	700023:  "The requested scope is invalid: check the cloud and Graph URL settings.",
 }
 
 type tokenClaims struct {
