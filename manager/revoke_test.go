@@ -420,3 +420,52 @@ func TestDeletesArePaced(t *testing.T) {
 		t.Fatalf("state %s, want still revoking", got.State)
 	}
 }
+
+// failingWrites is a store whose passkey updates fail while failing is set:
+// the database is unavailable for writes.
+type failingWrites struct {
+	passkeyd.Store
+	failing bool
+}
+
+func (f *failingWrites) UpdatePasskey(ctx context.Context, p *passkeyd.Passkey, expect passkeyd.PasskeyState, ev passkeyd.AuditEvent, jobs ...passkeyd.Job) error {
+	if f.failing {
+		return passkeyd.Errorf(passkeyd.EUnavailable, "database is read-only")
+	}
+	return f.Store.UpdatePasskey(ctx, p, expect, ev, jobs...)
+}
+
+// TestDatabaseUnavailableForWrites: Graph deleted the method but the
+// outcome cannot be recorded. The job fails (and is retried by the
+// queue); the retry meets Graph's 404, which is believed once Graph has
+// settled, and the passkey ends revoked — recorded exactly once.
+func TestDatabaseUnavailableForWrites(t *testing.T) {
+	v := newTestManager(t)
+	pk := enrolledAndRemoved(t, v)
+	store := &failingWrites{Store: v.db, failing: true}
+	m, err := manager.New(manager.Config{Store: store, Sealer: v.sealer, Now: v.clk.Now, GraphWriteRate: -1,
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) { return graph.New(gc, graph.WithNow(v.clk.Now)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RevokePasskey(context.Background(), pk.ID); err == nil || passkeyd.ErrorCodeOf(err) != passkeyd.EUnavailable {
+		t.Fatalf("RevokePasskey with a read-only database = %v, want the write error for the queue to retry", err)
+	}
+	if n := len(v.methods()); n != 0 {
+		t.Fatalf("%d methods: Graph's delete should have happened", n)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoking {
+		t.Fatalf("state %s, want still revoking: nothing was recorded", got.State)
+	}
+	store.failing = false
+	v.clk.Advance(11 * time.Minute) // Graph has settled: its 404 is believed
+	if err := m.RevokePasskey(context.Background(), pk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyRevoked {
+		t.Fatalf("state %s, want revoked", got.State)
+	}
+	if evs := v.auditEvents(t, "passkey.revoked"); len(evs) != 1 {
+		t.Fatalf("%d passkey.revoked events, want exactly 1", len(evs))
+	}
+}
