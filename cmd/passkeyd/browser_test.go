@@ -101,11 +101,19 @@ func TestBrowserAdminJourney(t *testing.T) {
 	base := a.url + "/ui"
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(100)(ctx, tg)
-			if err != nil {
-				return err
+			// A page still loading after a click has no size yet: wait
+			// for its heading, and try again for a moment.
+			var err error
+			for range 50 {
+				if _, err = chromedp.WaitVisible(chromedp.CSS("h1"))(ctx, tg); err == nil {
+					var png []byte
+					if png, err = chromedp.FullScreenshot(100)(ctx, tg); err == nil {
+						return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
-			return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
+			return err
 		})
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
