@@ -33,9 +33,15 @@ type AdminService interface {
 	// UpdatePolicy saves p; warnings say when the setting cannot work yet
 	// (e.g. required while the connector is disabled).
 	UpdatePolicy(ctx context.Context, p Policy) (*Policy, []string, error)
+	// CreatePolicy adds a named policy (its ID is generated) that users
+	// can be assigned to.
+	CreatePolicy(ctx context.Context, p Policy) (*Policy, []string, error)
 
 	CreateUser(ctx context.Context, u User) (*User, error)
 	UserDetail(ctx context.Context, id string) (*UserDetail, error)
+	// UpdateUser changes a user's display name and policy ("" assigns the
+	// default policy).
+	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
 	Users(ctx context.Context, f UserFilter) ([]User, error)
 	// CreateInvitation returns the invitation and its one-time code, which
 	// is never retrievable again.
@@ -246,4 +252,12 @@ type BulkRevocation struct {
 	// to revoking now. Progress: list the filter's passkeys by state.
 	Matched int `json:"matched"`
 	Queued  int `json:"queued"`
+}
+
+// UserUpdate is what can change on a user: identity (UPN, object ID) is
+// fixed.
+type UserUpdate struct {
+	DisplayName string `json:"display_name"`
+	// PolicyID assigns a policy; "" means the default policy.
+	PolicyID string `json:"policy_id"`
 }

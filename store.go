@@ -27,6 +27,9 @@ type Store interface {
 	// CreateUser inserts u; EConflict if its UPN or object ID is taken.
 	CreateUser(ctx context.Context, u *User, ev AuditEvent) error
 	User(ctx context.Context, id string) (*User, error)
+	// UpdateUser saves u's display name and policy (UPN and object ID are
+	// identity and do not change); ENotFound for an unknown user or policy.
+	UpdateUser(ctx context.Context, u *User, ev AuditEvent) error
 	// UserByUPN finds a user by UPN, case-insensitively.
 	UserByUPN(ctx context.Context, upn string) (*User, error)
 	Users(ctx context.Context, f UserFilter) ([]User, error)

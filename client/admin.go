@@ -301,3 +301,23 @@ func (c *Client) RevokePasskey(ctx context.Context, id string) (*passkeyd.Passke
 	}
 	return &out, nil
 }
+
+// CreatePolicy adds a named policy; the answer carries warnings when the
+// setting cannot work yet.
+func (c *Client) CreatePolicy(ctx context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error) {
+	var out api.PolicyResult
+	in := api.PolicyUpdate{Name: p.Name, EntraPasskey: p.EntraPasskey, MaxPasskeysPerUser: p.MaxPasskeysPerUser}
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/policies", in: in, out: &out, want: http.StatusCreated}); err != nil {
+		return nil, nil, err
+	}
+	return &out.Policy, out.Warnings, nil
+}
+
+// UpdateUser changes a user's display name and policy.
+func (c *Client) UpdateUser(ctx context.Context, id string, u passkeyd.UserUpdate) (*passkeyd.User, error) {
+	var out passkeyd.User
+	if err := c.do(ctx, call{method: http.MethodPut, path: "/users/" + esc(id), in: u, out: &out, want: http.StatusOK}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

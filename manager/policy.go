@@ -66,3 +66,9 @@ func (m *Manager) effectivePolicy(ctx context.Context, u *passkeyd.User) (*passk
 	}
 	return m.store.Policy(ctx, id)
 }
+
+// CreatePolicy adds a named policy with a generated ID.
+func (m *Manager) CreatePolicy(ctx context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error) {
+	p.ID = newID()
+	return m.UpdatePolicy(ctx, p)
+}

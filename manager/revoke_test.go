@@ -444,7 +444,9 @@ func TestDatabaseUnavailableForWrites(t *testing.T) {
 	pk := enrolledAndRemoved(t, v)
 	store := &failingWrites{Store: v.db, failing: true}
 	m, err := manager.New(manager.Config{Store: store, Sealer: v.sealer, Now: v.clk.Now, GraphWriteRate: -1,
-		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) { return graph.New(gc, graph.WithNow(v.clk.Now)) }})
+		NewGraph: func(gc passkeyd.GraphConfig) (passkeyd.GraphClient, error) {
+			return graph.New(gc, graph.WithNow(v.clk.Now))
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

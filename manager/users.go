@@ -143,3 +143,39 @@ func hashCode(code passkeyd.Secret) []byte {
 	h := sha256.Sum256([]byte("passkeyd-invitation:" + norm))
 	return h[:]
 }
+
+// UpdateUser changes a user's display name and assigned policy.
+func (m *Manager) UpdateUser(ctx context.Context, id string, upd passkeyd.UserUpdate) (*passkeyd.User, error) {
+	u, err := m.store.User(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var fe passkeyd.FieldErrors
+	name := strings.TrimSpace(upd.DisplayName)
+	if len([]rune(name)) > 256 || !passkeyd.Printable(name) {
+		fe.Add("display_name", "must be at most 256 printable characters")
+	}
+	if upd.PolicyID != "" && upd.PolicyID != passkeyd.DefaultPolicyID && !passkeyd.IsGUID(upd.PolicyID) {
+		fe.Add("policy_id", `must be "default" or a policy ID`)
+	}
+	if err := fe.Err("invalid user"); err != nil {
+		return nil, err
+	}
+	if upd.PolicyID == passkeyd.DefaultPolicyID {
+		upd.PolicyID = ""
+	}
+	old := u.PolicyID
+	u.DisplayName, u.PolicyID = name, upd.PolicyID
+	ev := m.event(ctx, "user.updated", "user", u.ID, map[string]any{"policy_id": orDefaultPolicy(u.PolicyID), "previous_policy_id": orDefaultPolicy(old)})
+	if err := m.store.UpdateUser(ctx, u, ev); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func orDefaultPolicy(id string) string {
+	if id == "" {
+		return passkeyd.DefaultPolicyID
+	}
+	return id
+}

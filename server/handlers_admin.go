@@ -124,6 +124,46 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// createPolicy adds a named policy: 201 with its generated ID.
+func (s *Server) createPolicy(w http.ResponseWriter, r *http.Request) error {
+	var body api.PolicyUpdate
+	if _, err := readJSON(w, r, &body, s.maxBody, false); err != nil {
+		return err
+	}
+	p := passkeyd.Policy{Name: body.Name, EntraPasskey: body.EntraPasskey, MaxPasskeysPerUser: body.MaxPasskeysPerUser}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	saved, warnings, err := s.svc.CreatePolicy(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", api.Prefix+"/policies/"+saved.ID)
+	s.writeJSON(w, r, http.StatusCreated, api.PolicyResult{Policy: *saved, Warnings: warnings})
+	return nil
+}
+
+// updateUser changes a user's display name and policy.
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var body passkeyd.UserUpdate
+	if _, err := readJSON(w, r, &body, s.maxBody, false); err != nil {
+		return err
+	}
+	if body.PolicyID != "" && body.PolicyID != passkeyd.DefaultPolicyID && !passkeyd.IsGUID(body.PolicyID) {
+		return fieldErr("policy_id", `must be "default" or a policy GUID`)
+	}
+	u, err := s.svc.UpdateUser(r.Context(), id, body)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, u)
+	return nil
+}
+
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r, "query", "cursor", "limit")
 	if err != nil {

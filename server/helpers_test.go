@@ -81,6 +81,13 @@ func newFake() *servertest.Service {
 			return &p, []string{"connector disabled"}, nil
 		},
 		CreateUserFn: func(_ context.Context, u passkeyd.User) (*passkeyd.User, error) { u.ID = userID; return &u, nil },
+		UpdateUserFn: func(_ context.Context, id string, upd passkeyd.UserUpdate) (*passkeyd.User, error) {
+			return &passkeyd.User{ID: id, UPN: "bob@contoso.com", DisplayName: upd.DisplayName, PolicyID: upd.PolicyID}, nil
+		},
+		CreatePolicyFn: func(_ context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error) {
+			p.ID = "7f1c4a0e-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
+			return &p, nil, nil
+		},
 		UsersFn: func(context.Context, passkeyd.UserFilter) ([]passkeyd.User, error) {
 			return []passkeyd.User{{ID: userID, UPN: "alice@contoso.com"}}, nil
 		},

@@ -154,7 +154,7 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown route outside the API", rq: req{method: "GET", path: "/wp-admin"},
 			status: 404, code: passkeyd.ENotFound},
 		{name: "wrong method", rq: req{method: "PATCH", path: "/api/v1/users/" + userID, token: admin},
-			status: 405, code: passkeyd.EInvalid, detail: "PATCH", wantHeader: [2]string{"Allow", "GET, HEAD"}},
+			status: 405, code: passkeyd.EInvalid, detail: "PATCH", wantHeader: [2]string{"Allow", "GET, HEAD, PUT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

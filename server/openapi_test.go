@@ -301,6 +301,14 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 				return &passkeyd.DriftReport{StartedAt: testNow, FinishedAt: testNow, Users: 0}, nil
 			}
 		}},
+		{name: "create policy", method: "POST", path: "/api/v1/policies", token: admin, want: 201,
+			body: `{"name":"Finance","entra_passkey":"required","max_passkeys_per_user":1}`},
+		{name: "create policy bad mode", method: "POST", path: "/api/v1/policies", token: admin, want: 400,
+			body: `{"name":"Finance","entra_passkey":"sometimes","max_passkeys_per_user":1}`},
+		{name: "update user", method: "PUT", path: "/api/v1/users/" + userID, token: admin, want: 200,
+			body: `{"display_name":"Bob","policy_id":"7f1c4a0e-2b3d-4e5f-8a9b-0c1d2e3f4a5b"}`},
+		{name: "update user bad policy", method: "PUT", path: "/api/v1/users/" + userID, token: admin, want: 400,
+			body: `{"display_name":"Bob","policy_id":"../tokens"}`},
 		{name: "list audit", method: "GET", path: "/api/v1/audit?after_seq=6&action=device.removed&target_type=device&target_id=" + deviceID + "&limit=1", token: auditor, want: 200},
 		{name: "verify audit", method: "GET", path: "/api/v1/audit/verify", token: auditor, want: 200},
 		{name: "verify broken audit", method: "GET", path: "/api/v1/audit/verify", token: auditor, want: 200, edit: func(f *servertest.Service) {

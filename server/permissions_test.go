@@ -20,6 +20,8 @@ func validBodies() map[string]string {
 		"POST /api/v1/tokens":          `{"name":"ci","role":"auditor"}`,
 		"POST /api/v1/passkeys:revoke": `{"user_id":"` + userID + `"}`,
 		"POST /api/v1/reconcile":       `{"user_id":"` + userID + `"}`,
+		"POST /api/v1/policies":        `{"name":"Finance","entra_passkey":"required","max_passkeys_per_user":1}`,
+		"PUT /api/v1/users/{id}":       `{"display_name":"Bob","policy_id":"default"}`,
 	}
 }
 

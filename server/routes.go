@@ -53,10 +53,12 @@ func Permissions() map[string][]passkeyd.Role {
 		"GET " + p + "/policies":      all,
 		"GET " + p + "/policies/{id}": all,
 		"PUT " + p + "/policies/{id}": admin,
+		"POST " + p + "/policies":     admin,
 
 		"GET " + p + "/users":                   all,
 		"POST " + p + "/users":                  ops,
 		"GET " + p + "/users/{id}":              all,
+		"PUT " + p + "/users/{id}":              ops,
 		"POST " + p + "/users/{id}/invitations": ops,
 
 		"GET " + p + "/devices":         all,
@@ -112,10 +114,12 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 	adm("GET /policies", s.listPolicies)
 	adm("GET /policies/{id}", s.getPolicy)
 	adm("PUT /policies/{id}", s.putPolicy)
+	adm("POST /policies", s.createPolicy)
 
 	adm("GET /users", s.listUsers)
 	adm("POST /users", s.createUser)
 	adm("GET /users/{id}", s.getUser)
+	adm("PUT /users/{id}", s.updateUser)
 	adm("POST /users/{id}/invitations", s.createInvitation)
 
 	adm("GET /devices", s.listDevices)

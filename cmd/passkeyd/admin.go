@@ -398,7 +398,25 @@ func policyCmd(f *adminFlags) *cobra.Command {
 		})}
 	set.Flags().StringVar(&mode, "entra-passkey", "", "off, optional or required")
 	set.Flags().IntVar(&maxPer, "max-per-user", 0, "most passkeys per user (0: no limit)")
-	cmd.AddCommand(list, set)
+	var cname, cmode string
+	var cmax int
+	create := &cobra.Command{Use: "create", Short: "Create a named policy that users can be assigned to", Args: cobra.NoArgs,
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			p, warnings, err := c.CreatePolicy(cmd.Context(), passkeyd.Policy{Name: cname, EntraPasskey: passkeyd.PolicyMode(cmode), MaxPasskeysPerUser: cmax})
+			if err != nil {
+				return err
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+			return f.show(cmd.OutOrStdout(), p, "", func(tw io.Writer) {
+				fmt.Fprintf(tw, "created policy %s (%s): entra_passkey=%s\n", p.ID, p.Name, p.EntraPasskey)
+			})
+		})}
+	create.Flags().StringVar(&cname, "name", "", "policy name")
+	create.Flags().StringVar(&cmode, "entra-passkey", "off", "off, optional or required")
+	create.Flags().IntVar(&cmax, "max-per-user", 0, "most passkeys per user (0: no limit)")
+	cmd.AddCommand(list, set, create)
 	return cmd
 }
 
@@ -462,7 +480,26 @@ func userCmd(f *adminFlags) *cobra.Command {
 			return nil
 		})}
 	invite.Flags().DurationVar(&ttl, "ttl", 24*time.Hour, "how long the code is valid")
-	cmd.AddCommand(list, create, show, invite)
+	var setName string
+	setPolicy := &cobra.Command{Use: "set-policy USER_ID POLICY_ID", Short: "Assign a user to a policy (\"default\" for the default one)", Args: cobra.ExactArgs(2),
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			d, err := c.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			name := d.User.DisplayName
+			if cmd.Flags().Changed("name") {
+				name = setName
+			}
+			u, err := c.UpdateUser(cmd.Context(), args[0], passkeyd.UserUpdate{DisplayName: name, PolicyID: args[1]})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s now follows policy %s\n", u.UPN, orDefault(u.PolicyID))
+			return nil
+		})}
+	setPolicy.Flags().StringVar(&setName, "name", "", "also change the display name")
+	cmd.AddCommand(list, create, show, invite, setPolicy)
 	return cmd
 }
 

@@ -225,6 +225,14 @@ func TestBrowserAdminJourney(t *testing.T) {
 		}
 	}
 	run("policy", shot("05-policy"))
+	run("create a named policy",
+		chromedp.Navigate(base+"/policies"),
+		chromedp.WaitVisible(chromedp.CSS(`#new_name`)),
+		chromedp.SendKeys(chromedp.CSS(`#new_name`), "Finance"),
+		chromedp.SetValue(chromedp.CSS(`#new_entra_passkey`), "optional"),
+		chromedp.Click(chromedp.CSS(`form[action="/ui/policies"] button`)),
+	)
+	waitText("h1", "Policy Finance")
 
 	run("add and invite a user",
 		chromedp.Navigate(base+"/users"),

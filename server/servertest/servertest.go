@@ -22,6 +22,8 @@ type Service struct {
 	RevokePasskeysFn      func(ctx context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error)
 	RequestRevocationFn   func(ctx context.Context, id string) (*passkeyd.Passkey, error)
 	ReconcileFn           func(ctx context.Context, userID string) (*passkeyd.DriftReport, error)
+	CreatePolicyFn        func(ctx context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error)
+	UpdateUserFn          func(ctx context.Context, id string, u passkeyd.UserUpdate) (*passkeyd.User, error)
 	ValidateCertificateFn func(ctx context.Context, up passkeyd.CertificateUpload) (*passkeyd.CertificateReport, error)
 
 	PolicyFn       func(ctx context.Context, id string) (*passkeyd.Policy, error)
@@ -331,4 +333,20 @@ func (s *Service) Reconcile(ctx context.Context, userID string) (*passkeyd.Drift
 		return nil, err
 	}
 	return s.ReconcileFn(ctx, userID)
+}
+
+// CreatePolicy implements passkeyd.Service.
+func (s *Service) CreatePolicy(ctx context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error) {
+	if err := s.record("CreatePolicy", s.CreatePolicyFn != nil); err != nil {
+		return nil, nil, err
+	}
+	return s.CreatePolicyFn(ctx, p)
+}
+
+// UpdateUser implements passkeyd.Service.
+func (s *Service) UpdateUser(ctx context.Context, id string, u passkeyd.UserUpdate) (*passkeyd.User, error) {
+	if err := s.record("UpdateUser", s.UpdateUserFn != nil); err != nil {
+		return nil, err
+	}
+	return s.UpdateUserFn(ctx, id, u)
 }

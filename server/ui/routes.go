@@ -41,11 +41,13 @@ func Permissions() map[string][]passkeyd.Role {
 		"GET /ui/policies":       all,
 		"GET /ui/policies/{id}":  all,
 		"POST /ui/policies/{id}": admin,
+		"POST /ui/policies":      admin,
 
 		"GET /ui/users":                   all,
 		"POST /ui/users":                  ops,
 		"GET /ui/users/{id}":              all,
 		"POST /ui/users/{id}/invitations": ops,
+		"POST /ui/users/{id}/policy":      ops,
 		"GET /ui/users/{id}/offboard":     ops,
 		"POST /ui/users/{id}/offboard":    ops,
 
@@ -102,11 +104,13 @@ func (u *UI) registerRoutes(mux *http.ServeMux) error {
 	page("GET /ui/policies", u.policiesPage)
 	page("GET /ui/policies/{id}", u.policyPage)
 	page("POST /ui/policies/{id}", u.savePolicy)
+	page("POST /ui/policies", u.createPolicy)
 
 	page("GET /ui/users", u.usersPage)
 	page("POST /ui/users", u.createUser)
 	page("GET /ui/users/{id}", u.userPage)
 	page("POST /ui/users/{id}/invitations", u.invite)
+	page("POST /ui/users/{id}/policy", u.assignPolicy)
 	page("GET /ui/users/{id}/offboard", u.offboardConfirm)
 	page("POST /ui/users/{id}/offboard", u.offboard)
 

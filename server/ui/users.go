@@ -191,8 +191,73 @@ func (u *UI) userPage(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	v.Title, v.Nav, v.Data = d.User.UPN, "users", d
+	ps, err := u.svc.Policies(r.Context())
+	if err != nil {
+		return err
+	}
+	v.Title, v.Nav, v.Data = d.User.UPN, "users", userData{UserDetail: *d, Policies: ps}
 	u.render(w, r, http.StatusOK, "user", v)
+	return nil
+}
+
+// userData is the Data of a user's page: the user with what hangs off it,
+// and the policies it can be assigned to.
+type userData struct {
+	passkeyd.UserDetail
+	Policies []passkeyd.Policy
+}
+
+// assignPolicy moves a user to another policy.
+func (u *UI) assignPolicy(w http.ResponseWriter, r *http.Request, v *view) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r, maxFormBytes); err != nil {
+		return err
+	}
+	f := &form{r: r}
+	pid := f.str("policy_id", 64)
+	if pid != passkeyd.DefaultPolicyID && !passkeyd.IsGUID(pid) {
+		f.fe.Add("policy_id", `must be "default" or a policy GUID`)
+	}
+	if err := f.err("invalid policy"); err != nil {
+		return err
+	}
+	d, err := u.svc.UserDetail(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := u.svc.UpdateUser(r.Context(), id, passkeyd.UserUpdate{DisplayName: d.User.DisplayName, PolicyID: pid}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, Prefix+"users/"+id, http.StatusSeeOther)
+	return nil
+}
+
+// createPolicy adds a named policy and opens it.
+func (u *UI) createPolicy(w http.ResponseWriter, r *http.Request, v *view) error {
+	if err := parseForm(w, r, maxFormBytes); err != nil {
+		return err
+	}
+	f := &form{r: r}
+	p := passkeyd.Policy{
+		Name:               f.str("name", 100),
+		EntraPasskey:       passkeyd.PolicyMode(f.oneOf("entra_passkey", string(passkeyd.PolicyOff), string(passkeyd.PolicyOptional), string(passkeyd.PolicyRequired))),
+		MaxPasskeysPerUser: int(f.int("max_passkeys_per_user", 0, 100, 0)),
+	}
+	err := f.err("invalid policy")
+	if err == nil {
+		err = p.Validate()
+	}
+	if err != nil {
+		return err
+	}
+	saved, _, err := u.svc.CreatePolicy(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, Prefix+"policies/"+saved.ID, http.StatusSeeOther)
 	return nil
 }
 

@@ -99,3 +99,21 @@ func (db *DB) Users(ctx context.Context, f passkeyd.UserFilter) ([]passkeyd.User
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// UpdateUser saves a user's display name and policy.
+func (db *DB) UpdateUser(ctx context.Context, u *passkeyd.User, ev passkeyd.AuditEvent) error {
+	const op = "postgres.UpdateUser"
+	return db.write(ctx, op, func(t *txn) error {
+		u.UpdatedAt = t.now
+		tag, err := t.tx.Exec(ctx, `UPDATE users SET display_name = $1, policy_id = $2, updated_at = $3 WHERE id = $4`,
+			u.DisplayName, nullString(u.PolicyID), u.UpdatedAt, u.ID)
+		if err != nil {
+			return mapError(err, "could not update the user", "", "policy not found")
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound("user")
+		}
+		t.audit(ev)
+		return nil
+	})
+}

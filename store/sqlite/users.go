@@ -109,3 +109,23 @@ func (db *DB) Users(ctx context.Context, f passkeyd.UserFilter) ([]passkeyd.User
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// UpdateUser saves a user's display name and policy.
+func (db *DB) UpdateUser(ctx context.Context, u *passkeyd.User, ev passkeyd.AuditEvent) error {
+	const op = "sqlite.UpdateUser"
+	return db.write(ctx, op, func(t *txn) error {
+		u.UpdatedAt = t.now
+		res, err := t.tx.ExecContext(ctx, `UPDATE users SET display_name = ?, policy_id = ?, updated_at = ? WHERE id = ?`,
+			u.DisplayName, nullString(u.PolicyID), fmtTime(u.UpdatedAt), u.ID)
+		if err != nil {
+			return mapError(err, "could not update the user", "", "policy not found")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbError(err, "could not update the user")
+		} else if n == 0 {
+			return notFound("user")
+		}
+		t.audit(ev)
+		return nil
+	})
+}

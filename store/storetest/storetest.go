@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Throttle", testThrottle},
 		{"Cursor", testCursor},
 		{"Idempotency", testIdempotency},
+		{"UpdateUser", testUpdateUser},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
