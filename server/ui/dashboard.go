@@ -11,8 +11,11 @@ import (
 // is read one page (MaxPageSize) at most, and a full page shows as "1000+".
 type dashboardData struct {
 	Users, Devices, Active, Revoking, RevokeFailed string
-	Connector                                      *passkeyd.Connector
-	Warnings                                       []string
+	// Drift as the last reconciliation left it: passkeys deleted outside
+	// passkeyd (missing) and create outcomes still unknown.
+	Missing, Unknown string
+	Connector        *passkeyd.Connector
+	Warnings         []string
 }
 
 // count lists one page and says how many it held.
@@ -40,7 +43,8 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, v *view) error {
 	for _, c := range []struct {
 		dst   *string
 		state passkeyd.PasskeyState
-	}{{&d.Active, passkeyd.PasskeyActive}, {&d.Revoking, passkeyd.PasskeyRevoking}, {&d.RevokeFailed, passkeyd.PasskeyRevokeFailed}} {
+	}{{&d.Active, passkeyd.PasskeyActive}, {&d.Revoking, passkeyd.PasskeyRevoking}, {&d.RevokeFailed, passkeyd.PasskeyRevokeFailed},
+		{&d.Missing, passkeyd.PasskeyMissing}, {&d.Unknown, passkeyd.PasskeyUnknown}} {
 		if *c.dst, err = count(u.svc.Passkeys(ctx, passkeyd.PasskeyFilter{State: c.state, Page: page})); err != nil {
 			return err
 		}
