@@ -54,7 +54,7 @@ func (db *DB) CreateAdminUser(ctx context.Context, u *passkeyd.AdminUser, ev pas
 
 // AdminUserByUsername finds an admin by username, case-insensitively.
 func (db *DB) AdminUserByUsername(ctx context.Context, username string) (*passkeyd.AdminUser, error) {
-	u, err := scanAdmin(db.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE username = ?`, username))
+	u, err := scanAdmin(db.rd.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE username = ?`, username))
 	if err != nil {
 		return nil, opError("sqlite.AdminUserByUsername", mapError(err, "could not read the admin", "admin not found", ""))
 	}
@@ -63,7 +63,7 @@ func (db *DB) AdminUserByUsername(ctx context.Context, username string) (*passke
 
 // AdminUser returns the admin id.
 func (db *DB) AdminUser(ctx context.Context, id string) (*passkeyd.AdminUser, error) {
-	u, err := scanAdmin(db.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE id = ?`, id))
+	u, err := scanAdmin(db.rd.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.AdminUser", mapError(err, "could not read the admin", "admin not found", ""))
 	}
@@ -73,7 +73,7 @@ func (db *DB) AdminUser(ctx context.Context, id string) (*passkeyd.AdminUser, er
 // CountAdminUsers counts admins, disabled ones included.
 func (db *DB) CountAdminUsers(ctx context.Context) (int, error) {
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM admin_users`).Scan(&n); err != nil {
+	if err := db.rd.QueryRowContext(ctx, `SELECT count(*) FROM admin_users`).Scan(&n); err != nil {
 		return 0, opError("sqlite.CountAdminUsers", dbError(err, "could not count admins"))
 	}
 	return n, nil
@@ -128,7 +128,7 @@ func (db *DB) CreateSession(ctx context.Context, s *passkeyd.Session, ev passkey
 
 // SessionByTokenHash returns the session whose token hash is h, live or not.
 func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*passkeyd.Session, error) {
-	s, err := scanSession(db.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM admin_sessions WHERE token_hash = ?`, h))
+	s, err := scanSession(db.rd.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM admin_sessions WHERE token_hash = ?`, h))
 	if err != nil {
 		return nil, opError("sqlite.SessionByTokenHash", mapError(err, "could not read the session", "session not found", ""))
 	}
@@ -189,7 +189,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, username string, at time.T
 // CountLoginFailures counts username's failures at or after since.
 func (db *DB) CountLoginFailures(ctx context.Context, username string, since time.Time) (int, error) {
 	var n int
-	err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM admin_login_failures WHERE username = ? AND at >= ?`,
+	err := db.rd.QueryRowContext(ctx, `SELECT count(*) FROM admin_login_failures WHERE username = ? AND at >= ?`,
 		username, fmtTime(since)).Scan(&n)
 	if err != nil {
 		return 0, opError("sqlite.CountLoginFailures", dbError(err, "could not count login failures"))

@@ -76,7 +76,7 @@ func (db *DB) AuditEvents(ctx context.Context, f passkeyd.AuditFilter) ([]passke
 		}
 	}
 	args = append(args, pageLimit(f.Limit))
-	rows, err := db.db.QueryContext(ctx, `SELECT seq, time, actor, action, target_type, target_id, outcome,
+	rows, err := db.rd.QueryContext(ctx, `SELECT seq, time, actor, action, target_type, target_id, outcome,
 		reason, request_id, client_request_id, details, prev_hash, hash
 		FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
 	if err != nil {

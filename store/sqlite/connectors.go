@@ -12,7 +12,7 @@ func (db *DB) Connector(ctx context.Context) (*passkeyd.Connector, error) {
 	var c passkeyd.Connector
 	var updated string
 	var secretExpires, debugUntil sql.NullString
-	err := db.db.QueryRowContext(ctx, `SELECT id, enabled, http_debug, cloud, authority_host, graph_url,
+	err := db.rd.QueryRowContext(ctx, `SELECT id, enabled, http_debug, cloud, authority_host, graph_url,
 		ca_cert_pem, tenant_id, client_id, has_client_secret, client_secret_hint, client_secret_sealed,
 		challenge_timeout_minutes, display_name_template, credential_type, client_secret_expires_at,
 		certificate_chain_pem, certificate_key_sealed, assertion_format, http_debug_until, updated_at

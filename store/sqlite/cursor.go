@@ -11,7 +11,7 @@ import (
 // Cursor returns the named position, or 0.
 func (db *DB) Cursor(ctx context.Context, name string) (int64, error) {
 	var n int64
-	err := db.db.QueryRowContext(ctx, `SELECT position FROM cursors WHERE name = ?`, name).Scan(&n)
+	err := db.rd.QueryRowContext(ctx, `SELECT position FROM cursors WHERE name = ?`, name).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

@@ -40,7 +40,8 @@ type Options struct {
 
 // DB is the SQLite store. It implements passkeyd.Store.
 type DB struct {
-	db     *sql.DB
+	db     *sql.DB // the writer: one connection, shared with the job queue
+	rd     *sql.DB // readers
 	now    func() time.Time
 	logger *slog.Logger
 
@@ -95,8 +96,30 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
+	// Reads get a pool of their own: in WAL mode readers do not block the
+	// writer nor each other, while the writer's single connection (which
+	// the job queue shares) is kept for transactions. An in-memory
+	// database exists per connection, so it reads through the writer.
+	db.rd = sqldb
+	if path != ":memory:" {
+		rq := url.Values{}
+		for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)"} {
+			rq.Add("_pragma", p)
+		}
+		rd, err := sql.Open("sqlite", path+"?"+rq.Encode())
+		if err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+		}
+		rd.SetMaxOpenConns(readConns)
+		rd.SetMaxIdleConns(readConns)
+		db.rd = rd
+	}
 	return db, nil
 }
+
+// readConns is the size of the read pool.
+const readConns = 4
 
 // SQL returns the underlying pool of one connection, for the job queue.
 // Do not change its pool settings.
@@ -118,6 +141,9 @@ func (db *DB) enqueuer() passkeyd.JobEnqueuer {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.rd != nil && db.rd != db.db {
+		db.rd.Close()
+	}
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}

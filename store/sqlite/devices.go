@@ -119,7 +119,7 @@ func scanDevice(r rowScanner) (passkeyd.Device, error) {
 
 // Device returns the device id.
 func (db *DB) Device(ctx context.Context, id string) (*passkeyd.Device, error) {
-	d, err := scanDevice(db.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`, id))
+	d, err := scanDevice(db.rd.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.Device", mapError(err, "could not read the device", "device not found", ""))
 	}
@@ -128,7 +128,7 @@ func (db *DB) Device(ctx context.Context, id string) (*passkeyd.Device, error) {
 
 // DeviceByTokenHash returns the device whose token hash is h, in any state.
 func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*passkeyd.Device, error) {
-	d, err := scanDevice(db.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE token_hash = ?`, h))
+	d, err := scanDevice(db.rd.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE token_hash = ?`, h))
 	if err != nil {
 		return nil, opError("sqlite.DeviceByTokenHash", mapError(err, "could not read the device", "device not found", ""))
 	}
@@ -153,7 +153,7 @@ func (db *DB) Devices(ctx context.Context, f passkeyd.DeviceFilter) ([]passkeyd.
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, pageLimit(f.Limit))
-	ds, err := queryAll(ctx, db.db, scanDevice, q, args...)
+	ds, err := queryAll(ctx, db.rd, scanDevice, q, args...)
 	if err != nil {
 		return nil, opError(op, dbError(err, "could not list devices"))
 	}

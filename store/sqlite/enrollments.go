@@ -51,7 +51,7 @@ func (db *DB) CreateEnrollment(ctx context.Context, e *passkeyd.Enrollment, ev p
 
 // Enrollment returns the enrollment id.
 func (db *DB) Enrollment(ctx context.Context, id string) (*passkeyd.Enrollment, error) {
-	e, err := scanEnrollment(db.db.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
+	e, err := scanEnrollment(db.rd.QueryRowContext(ctx, `SELECT `+enrollmentColumns+` FROM enrollments WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.Enrollment", mapError(err, "could not read the enrollment", "enrollment not found", ""))
 	}

@@ -106,7 +106,7 @@ func casResult(ctx context.Context, t *txn, res sql.Result, table, what, id, exp
 
 // Passkey returns the passkey id.
 func (db *DB) Passkey(ctx context.Context, id string) (*passkeyd.Passkey, error) {
-	p, err := scanPasskey(db.db.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = ?`, id))
+	p, err := scanPasskey(db.rd.QueryRowContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.Passkey", mapError(err, "could not read the passkey", "passkey not found", ""))
 	}
@@ -133,7 +133,7 @@ func (db *DB) Passkeys(ctx context.Context, f passkeyd.PasskeyFilter) ([]passkey
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, pageLimit(f.Limit))
-	ps, err := queryAll(ctx, db.db, scanPasskey, q, args...)
+	ps, err := queryAll(ctx, db.rd, scanPasskey, q, args...)
 	if err != nil {
 		return nil, opError(op, dbError(err, "could not list passkeys"))
 	}

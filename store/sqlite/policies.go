@@ -25,7 +25,7 @@ func scanPolicy(r rowScanner) (passkeyd.Policy, error) {
 
 // Policy returns the policy id.
 func (db *DB) Policy(ctx context.Context, id string) (*passkeyd.Policy, error) {
-	p, err := scanPolicy(db.db.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = ?`, id))
+	p, err := scanPolicy(db.rd.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.Policy", mapError(err, "could not read the policy", "policy not found", ""))
 	}
@@ -35,7 +35,7 @@ func (db *DB) Policy(ctx context.Context, id string) (*passkeyd.Policy, error) {
 // Policies returns every policy, ordered by ID.
 func (db *DB) Policies(ctx context.Context) ([]passkeyd.Policy, error) {
 	const op = "sqlite.Policies"
-	ps, err := queryAll(ctx, db.db, scanPolicy, `SELECT `+policyColumns+` FROM policies ORDER BY id`)
+	ps, err := queryAll(ctx, db.rd, scanPolicy, `SELECT `+policyColumns+` FROM policies ORDER BY id`)
 	if err != nil {
 		return nil, opError(op, dbError(err, "could not list policies"))
 	}

@@ -10,7 +10,7 @@ import (
 // Throttle returns the stored not-before time of scope, or zero.
 func (db *DB) Throttle(ctx context.Context, scope string) (time.Time, error) {
 	var s string
-	err := db.db.QueryRowContext(ctx, `SELECT not_before FROM throttles WHERE scope = ?`, scope).Scan(&s)
+	err := db.rd.QueryRowContext(ctx, `SELECT not_before FROM throttles WHERE scope = ?`, scope).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}

@@ -48,7 +48,7 @@ func (db *DB) CreateAPIToken(ctx context.Context, tk *passkeyd.APIToken, ev pass
 
 // APITokenByHash returns the token whose hash is h, expired or not.
 func (db *DB) APITokenByHash(ctx context.Context, h []byte) (*passkeyd.APIToken, error) {
-	tk, err := scanToken(db.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, h))
+	tk, err := scanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ?`, h))
 	if err != nil {
 		return nil, opError("sqlite.APITokenByHash", mapError(err, "could not read the API token", "API token not found", ""))
 	}
@@ -57,7 +57,7 @@ func (db *DB) APITokenByHash(ctx context.Context, h []byte) (*passkeyd.APIToken,
 
 // APITokens lists every API token ordered by ID (there are few).
 func (db *DB) APITokens(ctx context.Context) ([]passkeyd.APIToken, error) {
-	tks, err := queryAll(ctx, db.db, scanToken, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id`)
+	tks, err := queryAll(ctx, db.rd, scanToken, `SELECT `+tokenColumns+` FROM api_tokens ORDER BY id`)
 	if err != nil {
 		return nil, opError("sqlite.APITokens", dbError(err, "could not list API tokens"))
 	}

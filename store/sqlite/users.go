@@ -65,7 +65,7 @@ func (db *DB) CreateUser(ctx context.Context, u *passkeyd.User, ev passkeyd.Audi
 
 // User returns the user id.
 func (db *DB) User(ctx context.Context, id string) (*passkeyd.User, error) {
-	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.rd.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return nil, opError("sqlite.User", mapError(err, "could not read the user", "user not found", ""))
 	}
@@ -75,7 +75,7 @@ func (db *DB) User(ctx context.Context, id string) (*passkeyd.User, error) {
 // UserByUPN finds a user by UPN, case-insensitively (the column is
 // COLLATE NOCASE; UPNs are ASCII).
 func (db *DB) UserByUPN(ctx context.Context, upn string) (*passkeyd.User, error) {
-	u, err := scanUser(db.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE upn = ?`, upn))
+	u, err := scanUser(db.rd.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE upn = ?`, upn))
 	if err != nil {
 		return nil, opError("sqlite.UserByUPN", mapError(err, "could not read the user", "user not found", ""))
 	}
@@ -98,7 +98,7 @@ func (db *DB) Users(ctx context.Context, f passkeyd.UserFilter) ([]passkeyd.User
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, pageLimit(f.Limit))
-	us, err := queryAll(ctx, db.db, scanUser, q, args...)
+	us, err := queryAll(ctx, db.rd, scanUser, q, args...)
 	if err != nil {
 		return nil, opError(op, dbError(err, "could not list users"))
 	}
