@@ -228,6 +228,11 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 	default:
 		return nil, badRequest("Attestation format %q is not accepted (none, packed, tpm).", truncate(ao.Format, 32))
 	}
+	// With attestation "none" nothing else would look at the key: a
+	// credential whose key is not a valid ES256/RS256 key is refused.
+	if _, err := webauthncose.ParsePublicKey(ao.AuthData.AttData.CredentialPublicKey); err != nil {
+		return nil, badRequest("The credential public key is not a valid COSE key.")
+	}
 	aaguid, err := uuid.FromBytes(ao.AuthData.AttData.AAGUID)
 	if err != nil {
 		return nil, badRequest("The authenticator data has no valid AAGUID.")

@@ -83,6 +83,11 @@ func precheckCredential(cred passkeyd.Credential, challenge, rpID string) (*chec
 		return nil, rejected("authenticator data holds no attested credential")
 	case !bytes.Equal(ad.AttData.CredentialID, id):
 		return nil, rejected("credential.id differs from the credential ID in the attestation")
+	case ad.Flags.HasBackupState() && !ad.Flags.HasBackupEligible():
+		return nil, rejected("authenticator data sets backup state (BS) without backup eligibility (BE)")
+	}
+	if problem := checkCredentialKey(ad.AttData.CredentialPublicKey); problem != "" {
+		return nil, rejected("%s", problem)
 	}
 	aaguid, err := uuid.FromBytes(ad.AttData.AAGUID)
 	if err != nil {
