@@ -90,6 +90,7 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, ri *reqInfo, i
 		slog.Duration("duration", d),
 		slog.String("request_id", id),
 		slog.String("actor", ri.actor.String()),
+		slog.String("client_ip", clientIP(r, s.trustedProxies)),
 	)
 }
 

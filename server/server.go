@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -33,17 +34,21 @@ type Config struct {
 	Idempotency Idempotency
 	// Metrics, when set, is served at GET /metrics (Prometheus).
 	Metrics http.Handler
+	// TrustedProxies are the networks of reverse proxies whose
+	// X-Forwarded-For is believed; from any other peer it is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves passkeyd's HTTP API. Build it with New.
 type Server struct {
-	svc     passkeyd.Service
-	log     *slog.Logger
-	ready   func(ctx context.Context) error
-	version string
-	maxBody int64
-	now     func() time.Time
-	idem    Idempotency
+	svc            passkeyd.Service
+	log            *slog.Logger
+	ready          func(ctx context.Context) error
+	version        string
+	maxBody        int64
+	now            func() time.Time
+	idem           Idempotency
+	trustedProxies []netip.Prefix
 	// metricsHandler serves /metrics when set.
 	metricsHandler http.Handler
 
@@ -68,6 +73,7 @@ func New(cfg Config) (*Server, error) {
 		now:            cfg.Now,
 		idem:           cfg.Idempotency,
 		metricsHandler: cfg.Metrics,
+		trustedProxies: cfg.TrustedProxies,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

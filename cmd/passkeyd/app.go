@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,9 +126,16 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Service:     a.mgr,
 		Idempotency: idempotency.New(db, keyring, 0, nil),
 		Metrics:     a.metrics.Handler(),
-		Logger:      log.With("component", "http"),
-		Ready:       db.ping,
-		Version:     version,
+		TrustedProxies: func() []netip.Prefix {
+			var ps []netip.Prefix
+			for _, p := range cfg.TrustedProxies {
+				ps = append(ps, netip.MustParsePrefix(p)) // validated with the config
+			}
+			return ps
+		}(),
+		Logger:  log.With("component", "http"),
+		Ready:   db.ping,
+		Version: version,
 	})
 	if err != nil {
 		return fail(err)

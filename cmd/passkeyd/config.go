@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,10 @@ type Config struct {
 		CertFile string `yaml:"cert_file"`
 		KeyFile  string `yaml:"key_file"`
 	} `yaml:"tls"`
-	MasterKeyFile string `yaml:"master_key_file"`
+	// TrustedProxies are the CIDRs of reverse proxies whose
+	// X-Forwarded-For is believed (for the client address in logs).
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	MasterKeyFile  string   `yaml:"master_key_file"`
 	// PreviousMasterKeyFiles are retired master keys still able to open
 	// values sealed before a rotation (until `passkeyd rewrap` has run).
 	PreviousMasterKeyFiles []string `yaml:"previous_master_key_files"`
@@ -246,6 +250,11 @@ func (c *Config) validate() error {
 	}
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "sqlite://") && !c.isPostgres() {
 		bad("database.url", "must start with sqlite:// (e.g. sqlite:///var/lib/passkeyd/passkeyd.db) or postgres://")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not a CIDR such as 10.0.0.0/8", p)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")

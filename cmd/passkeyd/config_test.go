@@ -58,6 +58,7 @@ func TestLoadConfig(t *testing.T) {
 			}
 		}},
 		{name: "unknown database", env: map[string]string{"PASSKEYD_DATABASE_URL": "mysql://x/y"}, wantErr: []string{"database.url"}},
+		{name: "bad trusted proxy", file: "trusted_proxies: [10.0.0.0/8, 10.0.0.1]\n", wantErr: []string{"trusted_proxies[1]"}},
 		{name: "bad env number", env: map[string]string{"PASSKEYD_JOBS_CONCURRENCY": "many"}, wantErr: []string{"PASSKEYD_JOBS_CONCURRENCY"}},
 	}
 	for _, tc := range tests {
@@ -106,6 +107,7 @@ func TestDefaultConfigYAMLMatchesDefaults(t *testing.T) {
 	want := defaultConfig()
 	// [] in the YAML decodes to an empty slice, the default is nil.
 	got.PreviousMasterKeyFiles, want.PreviousMasterKeyFiles = nil, nil
+	got.TrustedProxies, want.TrustedProxies = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("printed default config decodes to\n%+v\nwant\n%+v", got, want)
 	}

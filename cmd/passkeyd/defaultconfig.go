@@ -9,6 +9,10 @@ const defaultConfigYAML = `# passkeyd configuration. Every key is optional; unkn
 # Address to serve the API on. Behind a TLS-terminating proxy, keep it on loopback.
 listen: 127.0.0.1:8080
 
+# Reverse proxies (CIDRs) whose X-Forwarded-For header is believed for the client address in logs;
+# from any other peer the header is ignored.
+trusted_proxies: []
+
 # URL clients use to reach passkeyd, when it differs from listen (proxy, TLS).
 public_url: ""
 
