@@ -39,6 +39,16 @@ func defaultConnector() *passkeyd.Connector {
 // Connector returns the connector settings, or the defaults before the
 // first save.
 func (m *Manager) Connector(ctx context.Context) (*passkeyd.Connector, error) {
+	c, err := m.connector(ctx)
+	if err == nil && c.CertificateChainPEM != "" {
+		c.Certificate = certs.Describe([]byte(c.CertificateChainPEM), m.now())
+	}
+	return c, err
+}
+
+// connector is Connector without the certificate description: what the
+// Graph calls need, on the enrollment and revocation paths.
+func (m *Manager) connector(ctx context.Context) (*passkeyd.Connector, error) {
 	c, err := m.store.Connector(ctx)
 	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
 		return defaultConnector(), nil
@@ -48,9 +58,6 @@ func (m *Manager) Connector(ctx context.Context) (*passkeyd.Connector, error) {
 	}
 	if c.HTTPDebug && c.HTTPDebugUntil != nil && !m.now().Before(*c.HTTPDebugUntil) {
 		c.HTTPDebug = false // switched itself off
-	}
-	if c.CertificateChainPEM != "" {
-		c.Certificate = certs.Describe([]byte(c.CertificateChainPEM), m.now())
 	}
 	return c, nil
 }
@@ -318,7 +325,7 @@ func (m *Manager) graphConfig(c *passkeyd.Connector) (passkeyd.GraphConfig, erro
 // when the settings changed. It fails with EUnavailable when the connector
 // is disabled or incomplete.
 func (m *Manager) graphClient(ctx context.Context) (passkeyd.GraphClient, *passkeyd.Connector, error) {
-	c, err := m.Connector(ctx)
+	c, err := m.connector(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -142,11 +142,15 @@ func (m *Manager) dryRun(ctx context.Context, r *reportBuilder, g passkeyd.Graph
 		r.fail("dry_run.user", code, detail)
 		return
 	}
+	// Count the user's methods passkeyd holds (all pages of the user's
+	// passkeys, not a global first page).
 	managed := 0
-	if pks, err := m.store.Passkeys(ctx, passkeyd.PasskeyFilter{Page: passkeyd.Page{Limit: passkeyd.MaxPageSize}}); err == nil {
-		for _, m := range methods {
-			if slices.ContainsFunc(pks, func(p passkeyd.Passkey) bool { return p.GraphMethodID == m.ID }) {
-				managed++
+	if pu, err := m.store.UserByUPN(ctx, user); err == nil {
+		if claimed, err := m.claimedMethods(ctx, pu.ID); err == nil {
+			for _, meth := range methods {
+				if claimed[meth.ID] {
+					managed++
+				}
 			}
 		}
 	}

@@ -86,17 +86,7 @@ func (u *UI) savePolicy(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err := parseForm(w, r, maxFormBytes); err != nil {
 		return err
 	}
-	f := &form{r: r}
-	p := passkeyd.Policy{
-		ID:                 id,
-		Name:               f.str("name", 100),
-		EntraPasskey:       passkeyd.PolicyMode(f.oneOf("entra_passkey", string(passkeyd.PolicyOff), string(passkeyd.PolicyOptional), string(passkeyd.PolicyRequired))),
-		MaxPasskeysPerUser: int(f.int("max_passkeys_per_user", 0, 100, 0)),
-	}
-	err = f.err("invalid policy")
-	if err == nil {
-		err = p.Validate()
-	}
+	p, err := policyFromForm(r, id)
 	var warnings []string
 	if err == nil {
 		var saved *passkeyd.Policy
@@ -240,16 +230,7 @@ func (u *UI) createPolicy(w http.ResponseWriter, r *http.Request, v *view) error
 	if err := parseForm(w, r, maxFormBytes); err != nil {
 		return err
 	}
-	f := &form{r: r}
-	p := passkeyd.Policy{
-		Name:               f.str("name", 100),
-		EntraPasskey:       passkeyd.PolicyMode(f.oneOf("entra_passkey", string(passkeyd.PolicyOff), string(passkeyd.PolicyOptional), string(passkeyd.PolicyRequired))),
-		MaxPasskeysPerUser: int(f.int("max_passkeys_per_user", 0, 100, 0)),
-	}
-	err := f.err("invalid policy")
-	if err == nil {
-		err = p.Validate()
-	}
+	p, err := policyFromForm(r, "")
 	if err != nil {
 		return err
 	}
@@ -359,4 +340,20 @@ func (u *UI) offboard(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Flash = "Revocation queued for " + itoa(res.Queued) + " of " + itoa(res.Matched) + " passkeys."
 	u.render(w, r, http.StatusOK, "offboard", v)
 	return nil
+}
+
+// policyFromForm reads and validates the policy fields of a posted form.
+func policyFromForm(r *http.Request, id string) (passkeyd.Policy, error) {
+	f := &form{r: r}
+	p := passkeyd.Policy{
+		ID:                 id,
+		Name:               f.str("name", 100),
+		EntraPasskey:       passkeyd.PolicyMode(f.oneOf("entra_passkey", string(passkeyd.PolicyOff), string(passkeyd.PolicyOptional), string(passkeyd.PolicyRequired))),
+		MaxPasskeysPerUser: int(f.int("max_passkeys_per_user", 0, 100, 0)),
+	}
+	err := f.err("invalid policy")
+	if err == nil {
+		err = p.Validate()
+	}
+	return p, err
 }
