@@ -81,24 +81,28 @@ func TestTamperEachPart(t *testing.T) {
 		name string
 		at   int
 		want error
+		// or is also right: a key ID one byte longer takes in the
+		// random first byte of the nonce, which may be a valid key ID
+		// character (then the key is unknown) or not (a bad header).
+		or error
 	}{
-		{"magic", 0, secret.ErrBadHeader},
-		{"version", 4, secret.ErrBadHeader},
-		{"key ID length", 5, secret.ErrBadHeader},
-		{"key ID", 6, secret.ErrUnknownKey},
-		{"wrap nonce", header, secret.ErrAuth},
-		{"wrapped key", header + 12, secret.ErrAuth},
-		{"wrapped key tag", header + 12 + 32 + 15, secret.ErrAuth},
-		{"data nonce", header + 12 + 48, secret.ErrAuth},
-		{"ciphertext", header + 12 + 48 + 12, secret.ErrAuth},
-		{"data tag", len(ct) - 1, secret.ErrAuth},
+		{"magic", 0, secret.ErrBadHeader, nil},
+		{"version", 4, secret.ErrBadHeader, nil},
+		{"key ID length", 5, secret.ErrBadHeader, secret.ErrUnknownKey},
+		{"key ID", 6, secret.ErrUnknownKey, nil},
+		{"wrap nonce", header, secret.ErrAuth, nil},
+		{"wrapped key", header + 12, secret.ErrAuth, nil},
+		{"wrapped key tag", header + 12 + 32 + 15, secret.ErrAuth, nil},
+		{"data nonce", header + 12 + 48, secret.ErrAuth, nil},
+		{"ciphertext", header + 12 + 48 + 12, secret.ErrAuth, nil},
+		{"data tag", len(ct) - 1, secret.ErrAuth, nil},
 	}
 	for _, p := range parts {
 		t.Run(p.name, func(t *testing.T) {
 			bad := bytes.Clone(ct)
 			bad[p.at] ^= 0x01
 			_, err := k.Open(bad, aad)
-			if !errors.Is(err, p.want) {
+			if !errors.Is(err, p.want) && (p.or == nil || !errors.Is(err, p.or)) {
 				t.Errorf("Open after flipping %s: %v, want %v", p.name, err, p.want)
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,7 @@ type benchOptions struct {
 	dataDir     string
 	wipeTimeout time.Duration
 	jobs        int
+	cpuProfile  string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -66,6 +69,7 @@ See docs/benchmarks.md for the method and the targets.`,
 	f.StringVar(&o.jsonFile, "json", "bench.json", "write the figures to this JSON file (empty: don't)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the SQLite database (default: a new temporary directory)")
 	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency; the server's default is 4)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the enrollment phases (direct and mediated) to this file")
 	f.DurationVar(&o.wipeTimeout, "wipe-timeout", 0, "give up the wipe after this long (default: 3× the quota's time for it, plus a minute)")
 	return cmd
 }
@@ -359,6 +363,13 @@ func (r *benchRun) enrollMediated(ctx context.Context, w int) error {
 // phase runs --enrollments operations on --providers workers and reports
 // them with the process cost and the emulator's call counts.
 func (r *benchRun) phase(ctx context.Context, label string, op func(context.Context, int) error) (bench.EnrollReport, bench.Cost, error) {
+	if r.o.cpuProfile != "" {
+		stop, err := startCPUProfile(r.o.cpuProfile, label)
+		if err != nil {
+			return bench.EnrollReport{}, bench.Cost{}, err
+		}
+		defer stop()
+	}
 	before := r.emu.Stats()
 	u0, err := bench.ReadUsage(time.Now())
 	if err != nil {
@@ -545,4 +556,25 @@ func (r *benchRun) dbSize(ctx context.Context) (int64, error) {
 		n += st.Size()
 	}
 	return n, nil
+}
+
+// startCPUProfile profiles one phase into PATH.LABEL (label made
+// file-name safe), so the direct and mediated phases can be compared
+// with `go tool pprof -diff_base`.
+func startCPUProfile(path, label string) (stop func(), err error) {
+	name := path + "." + strings.Map(func(r rune) rune {
+		if r == ' ' || r == '/' {
+			return '-'
+		}
+		return r
+	}, label)
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

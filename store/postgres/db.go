@@ -135,9 +135,28 @@ func (t *txn) enqueue(jobs ...passkeyd.Job)     { t.jobs = append(t.jobs, jobs..
 // enqueues the jobs fn collected, then commits. Any error rolls back all
 // of it.
 func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error {
+	return db.writeTx(ctx, op, true, fn)
+}
+
+// writeLazy is write for records whose loss in a crash of the database
+// server costs nothing but a retry (an enrollment's issued options: the
+// device starts again). It commits with synchronous_commit off: atomic and
+// consistent, but the commit does not wait for its WAL flush. The intent
+// and outcome around Graph's create stay durable.
+func (db *DB) writeLazy(ctx context.Context, op string, fn func(t *txn) error) error {
+	return db.writeTx(ctx, op, false, fn)
+}
+
+func (db *DB) writeTx(ctx context.Context, op string, durable bool, fn func(t *txn) error) error {
 	tx, err := db.pool.BeginTx(ctx, txOptions)
 	if err != nil {
 		return opError(op, dbError(err, "could not start a transaction"))
+	}
+	if !durable {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			return opError(op, dbError(err, "could not start a transaction"))
+		}
 	}
 	t := &txn{tx: tx, now: db.now().UTC().Truncate(time.Microsecond)}
 	err = fn(t)

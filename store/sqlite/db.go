@@ -14,6 +14,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,8 +24,6 @@ import (
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Options configure Open. The zero value is usable.
@@ -72,7 +71,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	sqldb, err := openCached(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -106,7 +105,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		for _, p := range []string{"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)"} {
 			rq.Add("_pragma", p)
 		}
-		rd, err := sql.Open("sqlite", path+"?"+rq.Encode())
+		rd, err := openCached(path + "?" + rq.Encode())
 		if err != nil {
 			sqldb.Close()
 			return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
@@ -164,14 +163,50 @@ func (t *txn) enqueue(jobs ...passkeyd.Job)     { t.jobs = append(t.jobs, jobs..
 
 // write runs fn in one IMMEDIATE transaction, then appends the audit
 // events and enqueues the jobs fn collected, then commits. Any error rolls
-// back all of it.
+// back all of it. The commit is on disk (fsync'd) when write returns.
 func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return opError(op, dbError(err, "could not start a transaction"))
 	}
+	return db.finish(ctx, op, tx, fn)
+}
+
+// writeLazy is write for records whose loss in a power cut costs nothing
+// but a retry (an enrollment's issued options: the device starts again).
+// It commits with synchronous NORMAL: atomic and consistent, safe from a
+// process crash, and made durable by the next write's fsync (the WAL is
+// one sequential file), but not fsync'd itself. A third of an
+// enrollment's fsyncs go away; the intent and outcome around Graph's
+// create stay durable.
+func (db *DB) writeLazy(ctx context.Context, op string, fn func(t *txn) error) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return opError(op, dbError(err, "could not start a transaction"))
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return opError(op, dbError(err, "could not start a transaction"))
+	}
+	defer func() {
+		// The connection is shared by every write: it must never go back
+		// to the pool committing lazily.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); err != nil {
+			db.logger.ErrorContext(ctx, "could not restore synchronous FULL; dropping the connection", "op", op, "err", err)
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return opError(op, dbError(err, "could not start a transaction"))
+	}
+	return db.finish(ctx, op, tx, fn)
+}
+
+// finish runs fn in tx, adds the audit events and jobs, and commits.
+func (db *DB) finish(ctx context.Context, op string, tx *sql.Tx, fn func(t *txn) error) error {
 	t := &txn{tx: tx, now: db.now().UTC().Truncate(time.Microsecond)}
-	err = fn(t)
+	err := fn(t)
 	if err == nil {
 		err = appendAudit(ctx, t)
 	}

@@ -34,7 +34,7 @@ func (db *DB) CreateEnrollment(ctx context.Context, e *passkeyd.Enrollment, ev p
 		return opError(op, err)
 	}
 	e.ID = id
-	return db.write(ctx, op, func(t *txn) error {
+	return db.writeLazy(ctx, op, func(t *txn) error {
 		e.CreatedAt = orNow(e.CreatedAt, t.now)
 		e.UpdatedAt = orNow(e.UpdatedAt, t.now)
 		_, err := t.tx.ExecContext(ctx, `INSERT INTO enrollments (`+enrollmentColumns+`)
