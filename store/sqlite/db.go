@@ -14,13 +14,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -46,6 +45,13 @@ type DB struct {
 
 	mu      sync.RWMutex
 	enqueue passkeyd.JobEnqueuer
+
+	writes    chan *writeReq // to the committer (commit.go)
+	closed    chan struct{}
+	closeOnce sync.Once
+	loopDone  chan struct{}
+	// largestBatch is the most writes committed together (for tests).
+	largestBatch atomic.Int64
 }
 
 var _ passkeyd.Store = (*DB)(nil)
@@ -80,7 +86,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	sqldb.SetConnMaxLifetime(0)
 	sqldb.SetConnMaxIdleTime(0)
 
-	db := &DB{db: sqldb, now: opts.Now, logger: opts.Logger, enqueue: opts.Enqueue}
+	db := &DB{db: sqldb, now: opts.Now, logger: opts.Logger, enqueue: opts.Enqueue,
+		writes: make(chan *writeReq), closed: make(chan struct{}), loopDone: make(chan struct{})}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -114,6 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		rd.SetMaxIdleConns(readConns)
 		db.rd = rd
 	}
+	go db.commitLoop()
 	return db, nil
 }
 
@@ -140,6 +148,12 @@ func (db *DB) enqueuer() passkeyd.JobEnqueuer {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	first := false
+	db.closeOnce.Do(func() { first = true; close(db.closed) })
+	<-db.loopDone // pending writes end first
+	if !first {
+		return nil
+	}
 	if db.rd != nil && db.rd != db.db {
 		db.rd.Close()
 	}
@@ -160,72 +174,3 @@ type txn struct {
 
 func (t *txn) audit(evs ...passkeyd.AuditEvent) { t.evs = append(t.evs, evs...) }
 func (t *txn) enqueue(jobs ...passkeyd.Job)     { t.jobs = append(t.jobs, jobs...) }
-
-// write runs fn in one IMMEDIATE transaction, then appends the audit
-// events and enqueues the jobs fn collected, then commits. Any error rolls
-// back all of it. The commit is on disk (fsync'd) when write returns.
-func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return opError(op, dbError(err, "could not start a transaction"))
-	}
-	return db.finish(ctx, op, tx, fn)
-}
-
-// writeLazy is write for records whose loss in a power cut costs nothing
-// but a retry (an enrollment's issued options: the device starts again).
-// It commits with synchronous NORMAL: atomic and consistent, safe from a
-// process crash, and made durable by the next write's fsync (the WAL is
-// one sequential file), but not fsync'd itself. A third of an
-// enrollment's fsyncs go away; the intent and outcome around Graph's
-// create stay durable.
-func (db *DB) writeLazy(ctx context.Context, op string, fn func(t *txn) error) error {
-	conn, err := db.db.Conn(ctx)
-	if err != nil {
-		return opError(op, dbError(err, "could not start a transaction"))
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return opError(op, dbError(err, "could not start a transaction"))
-	}
-	defer func() {
-		// The connection is shared by every write: it must never go back
-		// to the pool committing lazily.
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); err != nil {
-			db.logger.ErrorContext(ctx, "could not restore synchronous FULL; dropping the connection", "op", op, "err", err)
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return opError(op, dbError(err, "could not start a transaction"))
-	}
-	return db.finish(ctx, op, tx, fn)
-}
-
-// finish runs fn in tx, adds the audit events and jobs, and commits.
-func (db *DB) finish(ctx context.Context, op string, tx *sql.Tx, fn func(t *txn) error) error {
-	t := &txn{tx: tx, now: db.now().UTC().Truncate(time.Microsecond)}
-	err := fn(t)
-	if err == nil {
-		err = appendAudit(ctx, t)
-	}
-	if err == nil && len(t.jobs) > 0 {
-		enq := db.enqueuer()
-		if enq == nil {
-			err = passkeyd.Errorf(passkeyd.EInternal, "job queue is not configured: %d job(s) could not be enqueued", len(t.jobs))
-		} else if qerr := enq(ctx, tx, t.jobs); qerr != nil {
-			err = passkeyd.WrapError(passkeyd.EInternal, qerr, "could not enqueue jobs")
-		}
-	}
-	if err != nil {
-		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-			db.logger.ErrorContext(ctx, "rollback failed", "op", op, "err", rerr)
-		}
-		return opError(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return opError(op, dbError(err, "could not commit"))
-	}
-	return nil
-}

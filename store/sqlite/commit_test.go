@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	passkeyd "github.com/passkeyd/passkeyd"
+)
+
+// Writes committed in one batch are independent: one that fails (an
+// error, a conflict, a panic) is rolled back to its savepoint and alone
+// reports it; every other write of the batch commits with its audit
+// events, and the chain stays linear.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ev := passkeyd.AuditEvent{Actor: "test", Action: "t", Outcome: passkeyd.OutcomeSuccess}
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 300
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = db.write(ctx, "test", func(tx *txn) error {
+				if _, err := tx.tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, i); err != nil {
+					return err
+				}
+				tx.audit(ev)
+				switch i % 10 {
+				case 3: // fails after writing
+					return passkeyd.Errorf(passkeyd.EInvalid, "write %d refused", i)
+				case 7: // a duplicate key
+					_, err := tx.tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, i)
+					return mapError(err, "duplicate", "", "")
+				case 9:
+					panic(fmt.Sprintf("write %d panics", i))
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+
+	if db.largestBatch.Load() < 2 {
+		t.Fatalf("the largest batch held %d write(s): nothing was committed together", db.largestBatch.Load())
+	}
+	want := 0
+	for i, err := range errs {
+		var exists int
+		if qerr := db.rd.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE n = ?`, i).Scan(&exists); qerr != nil {
+			t.Fatal(qerr)
+		}
+		switch i % 10 {
+		case 3, 7, 9:
+			if err == nil || exists != 0 {
+				t.Errorf("write %d: err %v, row present %d; want an error and no row", i, err, exists)
+			}
+		default:
+			want++
+			if err != nil || exists != 1 {
+				t.Errorf("write %d: err %v, row present %d; want success and the row", i, err, exists)
+			}
+		}
+	}
+	evs, err := db.AuditEvents(ctx, passkeyd.AuditFilter{Limit: n + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != want {
+		t.Errorf("%d audit events, want %d (one per committed write)", len(evs), want)
+	}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("audit event %d has seq %d: the chain has a gap", i, e.Seq)
+		}
+	}
+	var sync int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("synchronous = %d, %v; want 2 (FULL)", sync, err)
+	}
+}
+
+// Close waits for the writes in flight and refuses new ones.
+func TestCloseRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	err = db.write(ctx, "test", func(*txn) error { return nil })
+	if passkeyd.ErrorCodeOf(err) != passkeyd.EUnavailable {
+		t.Errorf("write after Close = %v, want %s", err, passkeyd.EUnavailable)
+	}
+}
