@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,5 +107,41 @@ func TestLoadRunCancelled(t *testing.T) {
 	}
 	if n.Load() >= 1000 {
 		t.Errorf("ran all %d operations after cancel", n.Load())
+	}
+}
+
+// A paced run starts operations on schedule, not when a worker frees up,
+// and counts latency from when each was due: with one worker taking 20 ms
+// per operation and one due every 5 ms, the backlog shows in the latency.
+func TestLoadRunPacedCountsQueueing(t *testing.T) {
+	res, err := Load{Workers: 1, Total: 20, Rate: 200}.Run(context.Background(), func(context.Context, int) error {
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last operation was due at 95 ms and cannot end before 400 ms.
+	if res.Latency.Count != 20 || res.Latency.MaxMS < 300 {
+		t.Errorf("paced result %+v: want 20 operations, the last waiting ≥ 300 ms", res.Latency)
+	}
+
+	// And no operation starts before it is due: 5 at 50/s take ≥ 80 ms.
+	var first, last time.Time
+	var mu sync.Mutex
+	res, err = Load{Workers: 5, Total: 5, Rate: 50}.Run(context.Background(), func(context.Context, int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if first.IsZero() {
+			first = time.Now()
+		}
+		last = time.Now()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gap := last.Sub(first); gap < 75*time.Millisecond {
+		t.Errorf("5 operations at 50/s started within %v, want ≥ 80 ms", gap)
 	}
 }

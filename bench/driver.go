@@ -17,6 +17,13 @@ type Load struct {
 	Now     func() time.Time
 	// Progress, if set, is told the number of operations done after each.
 	Progress func(done int)
+	// Rate, if positive, paces the run open-loop: operation i is due at
+	// start + i/Rate whatever the workers are doing, and its latency is
+	// counted from when it was due, so time spent waiting for a free
+	// worker is counted too (no coordinated omission). Zero runs
+	// closed-loop: each worker starts its next operation when the last
+	// one ends.
+	Rate float64
 }
 
 // Result is what a Load run measured.
@@ -48,10 +55,39 @@ func (l Load) Run(ctx context.Context, op func(ctx context.Context, worker int) 
 		wg       sync.WaitGroup
 	)
 	start := now()
+	// due hands out the operations: their due times when paced.
+	var due chan time.Time
+	if l.Rate > 0 {
+		due = make(chan time.Time, l.Total)
+		go func() {
+			defer close(due)
+			for i := range l.Total {
+				at := start.Add(time.Duration(float64(i) / l.Rate * float64(time.Second)))
+				if d := at.Sub(now()); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				}
+				due <- at
+			}
+		}()
+	}
+	take := func() (time.Time, bool) {
+		if due == nil {
+			return now(), next.Add(1) <= int64(l.Total) && ctx.Err() == nil
+		}
+		at, ok := <-due
+		return at, ok && ctx.Err() == nil
+	}
 	for w := range l.Workers {
 		wg.Go(func() {
-			for next.Add(1) <= int64(l.Total) && ctx.Err() == nil {
-				t0 := now()
+			for {
+				t0, ok := take()
+				if !ok {
+					return
+				}
 				err := op(ctx, w)
 				if err == nil {
 					rec.Add(now().Sub(t0))

@@ -38,6 +38,8 @@ type benchOptions struct {
 	wipeTimeout time.Duration
 	jobs        int
 	cpuProfile  string
+	pacedRate   float64
+	paced       int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -69,6 +71,8 @@ See docs/benchmarks.md for the method and the targets.`,
 	f.StringVar(&o.jsonFile, "json", "bench.json", "write the figures to this JSON file (empty: don't)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the SQLite database (default: a new temporary directory)")
 	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency; the server's default is 4)")
+	f.Float64Var(&o.pacedRate, "paced-rate", 100, "offered load of the paced phases, enrollments/s over all providers (0 skips them)")
+	f.IntVar(&o.paced, "paced-enrollments", 500, "enrollments per paced phase (direct, then through passkeyd)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the enrollment phases (direct and mediated) to this file")
 	f.DurationVar(&o.wipeTimeout, "wipe-timeout", 0, "give up the wipe after this long (default: 3× the quota's time for it, plus a minute)")
 	return cmd
@@ -81,8 +85,15 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	if o.enrollments < 1 || o.wipe < 0 {
 		return errors.New("--enrollments must be positive and --wipe not negative")
 	}
-	if o.wipe > 0 && o.wipe < o.enrollments {
-		return fmt.Errorf("--wipe (%d) must be at least --enrollments (%d): the wipe revokes the mediated phase's passkeys too", o.wipe, o.enrollments)
+	if o.pacedRate < 0 || o.paced < 0 {
+		return errors.New("--paced-rate and --paced-enrollments must not be negative")
+	}
+	mediated := o.enrollments
+	if o.pacedRate > 0 {
+		mediated += o.paced
+	}
+	if o.wipe > 0 && o.wipe < mediated {
+		return fmt.Errorf("--wipe (%d) must be at least the enrollments made through passkeyd (%d, --enrollments plus --paced-enrollments): the wipe revokes them too", o.wipe, mediated)
 	}
 	q, err := entraemu.ParseWriteQuota(o.quota)
 	if err != nil {
@@ -229,6 +240,17 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	}
 	sr.AddedP50MS = mediated.Latency.P50MS - direct.Latency.P50MS
 	sr.AddedP99MS = mediated.Latency.P99MS - direct.Latency.P99MS
+	enrolled := mediated.Latency.Count
+	if r.o.pacedRate > 0 && r.o.paced > 0 {
+		if sr.Paced, err = r.pacedPhases(ctx, name, func(ctx context.Context, w int) error {
+			_, err := de.Enroll(ctx, authenticator.New(), r.users[w])
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		r.directOK += sr.Paced.Direct.Count
+		enrolled += sr.Paced.Mediated.Count
+	}
 	if n := float64(r.o.enrollments); n > 0 {
 		sr.PasskeydCPUPerEnrollmentMS = float64((mcost.CPU - dcost.CPU).Microseconds()) / 1000 / n
 		sr.PasskeydAllocBytesPerEnroll = (float64(mcost.AllocBytes) - float64(dcost.AllocBytes)) / n
@@ -236,7 +258,7 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	}
 
 	if r.o.wipe > 0 {
-		if sr.Wipe, err = r.wipe(ctx, r.o.wipe-mediated.Latency.Count); err != nil {
+		if sr.Wipe, err = r.wipe(ctx, r.o.wipe-enrolled); err != nil {
 			return nil, err
 		}
 	}
@@ -400,6 +422,32 @@ func (r *benchRun) phase(ctx context.Context, label string, op func(context.Cont
 		rep.GraphCallsPerEnrollment = float64(calls) / float64(n)
 	}
 	return rep, cost, nil
+}
+
+// pacedPhases offers --paced-enrollments enrollments at --paced-rate per
+// second, open-loop, directly and then through passkeyd: at a load both
+// carry, the latency difference is what passkeyd adds, not queueing.
+func (r *benchRun) pacedPhases(ctx context.Context, name string, direct func(context.Context, int) error) (*bench.PacedReport, error) {
+	pr := &bench.PacedReport{RatePerSecond: r.o.pacedRate}
+	for _, ph := range []struct {
+		label string
+		op    func(context.Context, int) error
+		into  *bench.Latency
+	}{
+		{name + " paced direct", direct, &pr.Direct},
+		{name + " paced via passkeyd", r.enrollMediated, &pr.Mediated},
+	} {
+		res, err := bench.Load{Workers: r.o.providers, Total: r.o.paced, Rate: r.o.pacedRate,
+			Progress: func(n int) { r.bar.draw(n, r.o.paced, ph.label) }}.Run(ctx, ph.op)
+		if err != nil {
+			return nil, err
+		}
+		*ph.into = res.Latency
+		pr.Errors += res.Errors
+	}
+	pr.AddedP50MS = pr.Mediated.P50MS - pr.Direct.P50MS
+	pr.AddedP99MS = pr.Mediated.P99MS - pr.Direct.P99MS
+	return pr, nil
 }
 
 // wipe seeds extra passkeys through passkeyd's own enrollment (quota
