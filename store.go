@@ -56,6 +56,8 @@ type Store interface {
 	// device is already removed.
 	RemoveDevice(ctx context.Context, id string, now time.Time, ev AuditEvent) (*Device, []Passkey, error)
 
+	// CreateEnrollment may commit without waiting for the disk (a lost
+	// record costs the device a retry).
 	CreateEnrollment(ctx context.Context, e *Enrollment, ev AuditEvent) error
 	Enrollment(ctx context.Context, id string) (*Enrollment, error)
 	// UpdateEnrollment saves e if the stored state is expect, else EConflict.
@@ -68,7 +70,10 @@ type Store interface {
 	// FinishRegistration saves the outcome: e (expected registering) and p
 	// (expected registering) as given, in one transaction. Jobs, if any,
 	// are enqueued with it (e.g. revoke a passkey whose device was removed
-	// meanwhile).
+	// meanwhile). Like CreateEnrollment it may commit without waiting for
+	// the disk: a power cut can take the outcome back, never the intent,
+	// and a passkey left registering is settled by
+	// manager.SweepRegistrations (listing, never a second create).
 	FinishRegistration(ctx context.Context, e *Enrollment, p *Passkey, evs []AuditEvent, jobs ...Job) error
 
 	Passkey(ctx context.Context, id string) (*Passkey, error)

@@ -30,11 +30,30 @@ type Revoker interface {
 	RevokePasskey(ctx context.Context, passkeyID string) error
 }
 
-// Resolver settles passkeys whose create outcome is unknown
+// Resolver settles passkeys whose create outcome is unknown, and sweeps
+// up registrations whose node stopped before recording the outcome
 // (manager.Manager).
 type Resolver interface {
 	ResolvePasskey(ctx context.Context, passkeyID string) error
+	SweepRegistrations(ctx context.Context) (int, error)
 }
+
+// SweepArgs are the arguments of the periodic sweep of interrupted
+// registrations.
+type SweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (SweepArgs) Kind() string { return "sweep_registrations" }
+
+// InsertOpts: a missed sweep is simply the next one.
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, Queue: queueReconcile}
+}
+
+// sweepEvery is how often interrupted registrations are looked for. They
+// are only taken once ten minutes old (manager.registrationGrace), so
+// this bounds how much later than that they are settled.
+const sweepEvery = time.Minute
 
 // Reconciler compares passkeyd's inventory with Entra (manager.Manager).
 type Reconciler interface {
@@ -241,6 +260,13 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 	}
 	queues := map[string]river.QueueConfig{queueRevoke: {MaxWorkers: cfg.Concurrency}}
 	var periodic []*river.PeriodicJob
+	if cfg.Resolver != nil {
+		river.AddWorker(workers, &sweepWorker{resolver: cfg.Resolver, log: log})
+		queues[queueReconcile] = river.QueueConfig{MaxWorkers: 1}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(sweepEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+			&river.PeriodicJobOpts{ID: "sweep_registrations"}))
+	}
 	if cfg.Reconciler != nil && cfg.ReconcileEvery > 0 {
 		river.AddWorker(workers, &reconcileWorker{reconciler: cfg.Reconciler, log: log})
 		queues[queueReconcile] = river.QueueConfig{MaxWorkers: 1}
@@ -338,6 +364,21 @@ type shipWorker struct {
 // Work ships once.
 func (w *shipWorker) Work(ctx context.Context, _ *river.Job[ShipAuditArgs]) error {
 	return w.shipper.Run(ctx)
+}
+
+// sweepWorker runs the periodic sweep of interrupted registrations.
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	resolver Resolver
+	log      *slog.Logger
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	n, err := w.resolver.SweepRegistrations(ctx)
+	if n > 0 {
+		w.log.WarnContext(ctx, "interrupted registrations handed to resolution", "passkeys", n)
+	}
+	return err
 }
 
 // resolveWorker runs resolution jobs.

@@ -346,3 +346,90 @@ func TestResolveUnknownPasskey(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepInterruptedRegistration: a node that stops between recording
+// the intent and the outcome leaves the passkey registering. The sweep
+// leaves young ones alone (their node may still finish), then hands stale
+// ones to resolution, which settles them by listing — never a second
+// create — whether or not Entra created the method.
+func TestSweepInterruptedRegistration(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		created   bool
+		wantState passkeyd.PasskeyState
+	}{
+		{"died after Entra created it", true, passkeyd.PasskeyActive},
+		{"died before the create", false, passkeyd.PasskeyFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTestManager(t)
+			v.connect(t)
+			v.setPolicy(t, passkeyd.PolicyRequired)
+			d := v.newDevice(t)
+			eo, cred := v.begin(t, d)
+			type crash struct{}
+			die := func() { panic(crash{}) }
+			v.mu.Lock()
+			if tt.created {
+				v.afterCreate = die
+			} else {
+				v.beforeCreate = die
+			}
+			v.mu.Unlock()
+			func() {
+				defer func() {
+					if _, ok := recover().(crash); !ok {
+						t.Fatal("the node did not die in the create")
+					}
+				}()
+				v.m.FinishEnrollment(deviceCtx(d), d.ID, eo.EnrollmentID, cred) //nolint:errcheck // it panics
+			}()
+			pks, _ := v.m.Passkeys(v.admin, passkeyd.PasskeyFilter{DeviceID: d.ID})
+			if len(pks) != 1 || pks[0].State != passkeyd.PasskeyRegistering {
+				t.Fatalf("after the crash: %+v, want one passkey registering", pks)
+			}
+			pk := pks[0]
+
+			// Young: its node may still be working on it.
+			if n, err := v.m.SweepRegistrations(context.Background()); err != nil || n != 0 {
+				t.Fatalf("sweep of a young registration = %d, %v; want 0", n, err)
+			}
+			v.clk.Advance(11 * time.Minute)
+			if n, err := v.m.SweepRegistrations(context.Background()); err != nil || n != 1 {
+				t.Fatalf("sweep = %d, %v; want 1", n, err)
+			}
+			if got := v.passkey(t, pk.ID); got.State != passkeyd.PasskeyUnknown {
+				t.Fatalf("after the sweep: %s, want unknown", got.State)
+			}
+			if e := v.enrollment(t, eo.EnrollmentID); e.State != passkeyd.EnrollmentFailed {
+				t.Errorf("enrollment %s, want failed", e.State)
+			}
+			if jobs := v.jobs.all(); len(jobs) == 0 || jobs[len(jobs)-1] != (passkeyd.Job{Kind: passkeyd.JobResolvePasskey, PasskeyID: pk.ID}) {
+				t.Fatalf("jobs %+v, want a resolution job for %s", jobs, pk.ID)
+			}
+			if n, err := v.m.SweepRegistrations(context.Background()); err != nil || n != 0 {
+				t.Errorf("second sweep = %d, %v; want 0", n, err)
+			}
+			if err := v.m.ResolvePasskey(context.Background(), pk.ID); err != nil {
+				t.Fatal(err)
+			}
+			got := v.passkey(t, pk.ID)
+			if got.State != tt.wantState {
+				t.Fatalf("resolved to %s (%s), want %s", got.State, got.LastError, tt.wantState)
+			}
+			methods := v.methods()
+			if tt.created && (len(methods) != 1 || got.GraphMethodID != methods[0].ID) {
+				t.Errorf("method ID %q, emulator holds %+v", got.GraphMethodID, methods)
+			}
+			if n := v.emu.Stats().GraphCalls[entraemu.OpCreate]; n != map[bool]int{true: 1, false: 0}[tt.created] {
+				t.Errorf("%d create calls", n)
+			}
+			if evs := v.auditEvents(t, "passkey.registration_interrupted"); len(evs) != 1 {
+				t.Errorf("registration_interrupted events: %+v", evs)
+			}
+			if rep, err := v.m.VerifyAudit(v.admin); err != nil || !rep.OK {
+				t.Errorf("VerifyAudit = %+v, %v", rep, err)
+			}
+		})
+	}
+}

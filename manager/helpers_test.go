@@ -71,7 +71,14 @@ func (h hookedGraph) CreateMethod(ctx context.Context, user string, req passkeyd
 	if hook != nil {
 		hook()
 	}
-	return h.GraphClient.CreateMethod(ctx, user, req)
+	m, err := h.GraphClient.CreateMethod(ctx, user, req)
+	h.env.mu.Lock()
+	after := h.env.afterCreate
+	h.env.mu.Unlock()
+	if after != nil {
+		after()
+	}
+	return m, err
 }
 
 // testEnv is a Manager on a real SQLite store, keyring, Graph client and
@@ -91,6 +98,7 @@ type testEnv struct {
 
 	mu           sync.Mutex
 	beforeCreate func()
+	afterCreate  func() // e.g. a panic: the node "dies" before the outcome
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -125,3 +125,60 @@ func (m *Manager) claimedMethods(ctx context.Context, userID string) (map[string
 		page.Cursor = pks[len(pks)-1].ID
 	}
 }
+
+// SweepRegistrations settles registrations that no node will finish: a
+// passkey still in registering registrationGrace after its intent was
+// recorded belongs to a node that stopped between the intent and the
+// outcome (a crash, a kill, a power cut that took the outcome's commit).
+// Whether Entra created the method is unknown, so the passkey goes to
+// unknown with a resolution job — which lists and matches, never creates
+// again — and its enrollment to failed. Passkeys of removed devices are
+// revoking, not registering, and their revocation searches itself. It
+// returns how many it handed to resolution.
+func (m *Manager) SweepRegistrations(ctx context.Context) (int, error) {
+	ctx = passkeyd.WithActor(ctx, passkeyd.SystemActor)
+	var stale []passkeyd.Passkey
+	f := passkeyd.PasskeyFilter{State: passkeyd.PasskeyRegistering, Page: passkeyd.Page{Limit: passkeyd.MaxPageSize}}
+	for {
+		pks, err := m.store.Passkeys(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		for _, pk := range pks {
+			if m.now().Sub(pk.CreatedAt) >= registrationGrace {
+				stale = append(stale, pk)
+			}
+		}
+		if len(pks) < f.Limit {
+			break
+		}
+		f.Cursor = pks[len(pks)-1].ID
+	}
+	n := 0
+	for i := range stale {
+		pk := &stale[i]
+		now := m.now()
+		pk.State, pk.LastError, pk.UpdatedAt = passkeyd.PasskeyUnknown, "the registration was interrupted; Entra did not confirm it", now
+		ev := failure(m.event(ctx, "passkey.registration_interrupted", "passkey", pk.ID, nil), pk.LastError)
+		err := m.store.UpdatePasskey(ctx, pk, passkeyd.PasskeyRegistering, ev, passkeyd.Job{Kind: passkeyd.JobResolvePasskey, PasskeyID: pk.ID})
+		if passkeyd.ErrorCodeOf(err) == passkeyd.EConflict {
+			continue // its node finished it after all, or the device was removed
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		// The enrollment follows; if this fails, it stays registering
+		// (cosmetic: the passkey is what is resolved and revoked).
+		e, err := m.store.Enrollment(ctx, pk.EnrollmentID)
+		if err != nil {
+			continue
+		}
+		e.State, e.Error, e.UpdatedAt = passkeyd.EnrollmentFailed, errOutcomeUnknown, now
+		if err := m.store.UpdateEnrollment(ctx, e, passkeyd.EnrollmentRegistering, m.event(ctx, "enrollment.interrupted", "enrollment", e.ID, nil)); err != nil &&
+			passkeyd.ErrorCodeOf(err) != passkeyd.EConflict {
+			m.log.WarnContext(ctx, "could not mark an interrupted enrollment failed", "enrollment_id", e.ID, "err", err)
+		}
+	}
+	return n, nil
+}

@@ -106,7 +106,7 @@ func (db *DB) BeginRegistration(ctx context.Context, e *passkeyd.Enrollment, p *
 // FinishRegistration saves e and p, both expected in registering, with
 // their events and jobs, in one transaction.
 func (db *DB) FinishRegistration(ctx context.Context, e *passkeyd.Enrollment, p *passkeyd.Passkey, evs []passkeyd.AuditEvent, jobs ...passkeyd.Job) error {
-	return db.write(ctx, "postgres.FinishRegistration", func(t *txn) error {
+	return db.writeLazy(ctx, "postgres.FinishRegistration", func(t *txn) error {
 		if err := updateEnrollment(ctx, t, e, passkeyd.EnrollmentRegistering); err != nil {
 			return err
 		}
