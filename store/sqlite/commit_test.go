@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 )
@@ -106,5 +108,51 @@ func TestCloseRefusesWrites(t *testing.T) {
 	err = db.write(ctx, "test", func(*txn) error { return nil })
 	if passkeyd.ErrorCodeOf(err) != passkeyd.EUnavailable {
 		t.Errorf("write after Close = %v, want %s", err, passkeyd.EUnavailable)
+	}
+}
+
+// The writer never checkpoints (wal_autocheckpoint 0): the background
+// checkpointer copies the WAL into the database file.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d, %v; want 0", auto, err)
+	}
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER PRIMARY KEY, pad BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	before := db.checkpoints.Load()
+	for i := range 50 {
+		if err := db.write(ctx, "test", func(tx *txn) error {
+			_, err := tx.tx.ExecContext(ctx, `INSERT INTO t VALUES (?, zeroblob(8192))`, i)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var rows int
+		if err := db.rd.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&rows); err != nil || rows != 50 {
+			t.Fatalf("rows = %d, %v", rows, err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.checkpoints.Load() > before && fi.Size() > 50*8192 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %d checkpoints, database file %d bytes: the WAL was not copied back", db.checkpoints.Load()-before, fi.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -52,6 +52,10 @@ type DB struct {
 	loopDone  chan struct{}
 	// largestBatch is the most writes committed together (for tests).
 	largestBatch atomic.Int64
+
+	ck          *sql.DB // the checkpointer's connection (checkpoint.go); nil in memory
+	ckDone      chan struct{}
+	checkpoints atomic.Int64 // checkpoints run (for tests)
 }
 
 var _ passkeyd.Store = (*DB)(nil)
@@ -68,12 +72,16 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %q: the path may not contain '?' or '#'", path)
 	}
 	q := url.Values{}
-	for _, p := range []string{
+	pragmas := []string{
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"busy_timeout(10000)",
 		"foreign_keys(1)",
-	} {
+	}
+	if path != ":memory:" {
+		pragmas = append(pragmas, "wal_autocheckpoint(0)") // see checkpoint.go
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -87,7 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	sqldb.SetConnMaxIdleTime(0)
 
 	db := &DB{db: sqldb, now: opts.Now, logger: opts.Logger, enqueue: opts.Enqueue,
-		writes: make(chan *writeReq), closed: make(chan struct{}), loopDone: make(chan struct{})}
+		writes: make(chan *writeReq), closed: make(chan struct{}), loopDone: make(chan struct{}), ckDone: make(chan struct{})}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -120,6 +128,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		rd.SetMaxOpenConns(readConns)
 		rd.SetMaxIdleConns(readConns)
 		db.rd = rd
+		if err := db.openCheckpointer(path); err != nil {
+			rd.Close()
+			sqldb.Close()
+			return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
+		}
+	} else {
+		close(db.ckDone)
 	}
 	go db.commitLoop()
 	return db, nil
@@ -151,8 +166,12 @@ func (db *DB) Close() error {
 	first := false
 	db.closeOnce.Do(func() { first = true; close(db.closed) })
 	<-db.loopDone // pending writes end first
+	<-db.ckDone
 	if !first {
 		return nil
+	}
+	if db.ck != nil {
+		db.ck.Close()
 	}
 	if db.rd != nil && db.rd != db.db {
 		db.rd.Close()
