@@ -29,6 +29,7 @@ const (
 	actorKey ctxKey = iota
 	requestIDKey
 	clientRequestIDKey
+	clientIPKey
 )
 
 // WithActor returns a context carrying a.
@@ -65,4 +66,16 @@ func WithClientRequestID(ctx context.Context, id string) context.Context {
 func ClientRequestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(clientRequestIDKey).(string)
 	return id
+}
+
+// WithClientIP returns a context carrying the address of the client of an
+// HTTP request: the TCP peer, or the address a trusted proxy forwarded.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey, ip)
+}
+
+// ClientIPFrom returns the client address of ctx, or "" outside a request.
+func ClientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey).(string)
+	return ip
 }

@@ -56,8 +56,14 @@ type AdminService interface {
 	Passkey(ctx context.Context, id string) (*Passkey, error)
 
 	// RevokePasskeys queues the revocation of every live passkey matching
-	// the user, device or AAGUID of f (offboarding, a vulnerable model).
+	// the user, device or AAGUID of f (e.g. a vulnerable model). It leaves
+	// devices and invitations alone.
 	RevokePasskeys(ctx context.Context, f PasskeyFilter) (*BulkRevocation, error)
+	// OffboardUser cancels the user's unused invitations, removes the
+	// user's active devices (revoking their passkeys) and queues the
+	// revocation of any other live passkey of the user. Running it again
+	// finishes an interrupted run.
+	OffboardUser(ctx context.Context, userID string) (*Offboarding, error)
 	// RequestRevocation queues the revocation of one active passkey, or
 	// retries one whose revocation failed permanently.
 	RequestRevocation(ctx context.Context, passkeyID string) (*Passkey, error)
@@ -252,6 +258,23 @@ type BulkRevocation struct {
 	// to revoking now. Progress: list the filter's passkeys by state.
 	Matched int `json:"matched"`
 	Queued  int `json:"queued"`
+}
+
+// Offboarding is the result of offboarding a user: everything that let
+// the user, or a device of the user, hold or get a passkey is withdrawn.
+type Offboarding struct {
+	UserID string `json:"user_id"`
+	// InvitationsCancelled unused invitations no longer register a device.
+	InvitationsCancelled int `json:"invitations_cancelled"`
+	// DevicesRemoved active devices were removed: their tokens stop
+	// working.
+	DevicesRemoved int `json:"devices_removed"`
+	// PasskeysRevoking passkeys were queued for revocation now (the
+	// devices' and any other live passkey of the user); progress shows
+	// on the user's passkeys.
+	PasskeysRevoking int `json:"passkeys_revoking"`
+	// Warnings say what could not be done.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // UserUpdate is what can change on a user: identity (UPN, object ID) is

@@ -152,6 +152,12 @@ type Store interface {
 	// AuditEvents lists events in ascending Seq order.
 	AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 
+	// CancelInvitations marks every unused invitation of userID as used
+	// at now, so that its code registers nothing (RegisterDevice answers
+	// EGone), with ev when any was, in one transaction; it returns how
+	// many it cancelled. ENotFound for an unknown user. (Offboarding.)
+	CancelInvitations(ctx context.Context, userID string, now time.Time, ev AuditEvent) (int, error)
+
 	Close() error
 }
 

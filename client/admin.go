@@ -292,6 +292,16 @@ func (c *Client) RevokePasskeys(ctx context.Context, f passkeyd.PasskeyFilter) (
 	return &out, nil
 }
 
+// OffboardUser cancels the user's unused invitations, removes the user's
+// devices and queues the revocation of every live passkey of the user.
+func (c *Client) OffboardUser(ctx context.Context, userID string) (*passkeyd.Offboarding, error) {
+	var out passkeyd.Offboarding
+	if err := c.do(ctx, call{method: http.MethodPost, path: "/users/" + esc(userID) + "/offboard", out: &out, want: http.StatusAccepted}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // RevokePasskey queues the revocation of one active passkey, or retries a
 // failed revocation (revoke_failed).
 func (c *Client) RevokePasskey(ctx context.Context, id string) (*passkeyd.Passkey, error) {

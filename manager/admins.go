@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -62,15 +64,47 @@ const (
 	keyLen  = 32
 )
 
+// DefaultMaxConcurrentHashes is how many argon2id computations run at
+// once when Config.MaxConcurrentHashes is 0: one per CPU, at least 1 and
+// at most 4. Each takes MemoryKiB (64 MiB by default) while it runs, and
+// anyone can ask for one by trying to sign in; without a bound, a burst
+// of sign-in attempts would allocate without limit.
+func DefaultMaxConcurrentHashes() int {
+	return min(max(runtime.NumCPU(), 1), 4)
+}
+
+// argon2id runs one argon2id computation when a slot is free, waiting for
+// one as long as ctx allows. A caller that gives up while waiting gets
+// EUnavailable and costs nothing more.
+func (m *Manager) argon2id(ctx context.Context, password, salt []byte, p PasswordHashing, n uint32) ([]byte, error) {
+	select {
+	case m.hashSlots <- struct{}{}:
+	default:
+		m.hashWaiting.Add(1)
+		select {
+		case m.hashSlots <- struct{}{}:
+			m.hashWaiting.Add(-1)
+		case <-ctx.Done():
+			m.hashWaiting.Add(-1)
+			return nil, passkeyd.WrapError(passkeyd.EUnavailable, ctx.Err(), "too many sign-ins are being checked at once; try again")
+		}
+	}
+	defer func() { <-m.hashSlots }()
+	return m.argon2Key(password, salt, p.Time, p.MemoryKiB, p.Threads, n), nil
+}
+
 // hashPassword returns the PHC string of password:
 // $argon2id$v=19$m=…,t=…,p=…$salt$hash (unpadded standard base64).
-func hashPassword(password string, p PasswordHashing) string {
+func (m *Manager) hashPassword(ctx context.Context, password string, p PasswordHashing) (string, error) {
 	salt := make([]byte, saltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	key, err := m.argon2id(ctx, []byte(password), salt, p, keyLen)
+	if err != nil {
+		return "", err
+	}
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key))
+		argon2.Version, p.MemoryKiB, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
 }
 
 // parsePHC reads an argon2id PHC string, refusing parameters outside
@@ -112,15 +146,22 @@ func parsePHC(s string) (p PasswordHashing, salt, key []byte, err error) {
 }
 
 // verifyPassword reports whether password matches the PHC string phc,
-// comparing in constant time.
-func verifyPassword(password, phc string) (bool, error) {
+// comparing in constant time. A phc that cannot be read is an error
+// (errUnreadableHash), distinct from a wait cut short by ctx.
+func (m *Manager) verifyPassword(ctx context.Context, password, phc string) (bool, error) {
 	p, salt, key, err := parsePHC(phc)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", errUnreadableHash, err)
+	}
+	got, err := m.argon2id(ctx, []byte(password), salt, p, uint32(len(key)))
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
+
+// errUnreadableHash marks a stored password hash that cannot be parsed.
+var errUnreadableHash = errors.New("unreadable password hash")
 
 // validUsername accepts 3 to 64 printable ASCII characters without spaces.
 // ASCII keeps case-insensitive uniqueness identical in every store
@@ -154,9 +195,13 @@ func (m *Manager) CreateAdmin(ctx context.Context, username string, password pas
 	if err := fe.Err("invalid admin"); err != nil {
 		return nil, err
 	}
+	hash, err := m.hashPassword(ctx, pw, m.passwordHashing())
+	if err != nil {
+		return nil, err
+	}
 	now := m.now()
 	u := &passkeyd.AdminUser{ID: newID(), Username: username, Role: role,
-		PasswordHash: hashPassword(pw, m.passwordHashing()), CreatedAt: now, UpdatedAt: now}
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	ev := m.event(ctx, "admin.created", "admin", u.ID, map[string]any{"username": username, "role": role})
 	if err := m.store.CreateAdminUser(ctx, u, ev); err != nil {
 		return nil, err
@@ -168,13 +213,19 @@ func (m *Manager) CreateAdmin(ctx context.Context, username string, password pas
 // usernames and wrong passwords cost the same hash and get the same
 // answer; MaxFailedLogins failures of a username in the last hour refuse
 // further attempts (ERateLimited) until the oldest falls out of the hour.
+//
+// Every counted failure is audited, and so is the failure that reaches the
+// limit (admin.login_rate_limited); attempts refused because of the limit,
+// and attempts no admin could match (malformed username or password), are
+// only logged: they cost an attacker nothing, and an audit event each
+// would let anyone grow the audit log without bound.
 func (m *Manager) Login(ctx context.Context, username string, password passkeyd.Secret) (*passkeyd.AdminUser, *passkeyd.Session, passkeyd.Secret, error) {
 	username = strings.TrimSpace(username)
 	pw := password.Reveal()
 	bad := passkeyd.Errorf(passkeyd.EUnauthorized, errBadLogin)
 	if !validUsername(username) || len(pw) > maxPasswordLen {
 		// No admin can have this name or password: nothing to count.
-		m.audit(ctx, failure(m.event(ctx, "admin.login_failed", "admin", "", nil), "malformed credentials"))
+		m.log.InfoContext(ctx, "admin sign-in refused: malformed username or password")
 		return nil, nil, "", bad
 	}
 	now := m.now()
@@ -184,7 +235,8 @@ func (m *Manager) Login(ctx context.Context, username string, password passkeyd.
 	}
 	details := map[string]any{"username": username}
 	if n >= passkeyd.MaxFailedLogins {
-		m.audit(ctx, failure(m.event(ctx, "admin.login_failed", "admin", "", details), "too many failed logins"))
+		// Audited once, when the limit was reached (below).
+		m.log.WarnContext(ctx, "admin sign-in refused: too many failed sign-ins for this username", "failures", n)
 		return nil, nil, "", passkeyd.Errorf(passkeyd.ERateLimited, "too many failed logins for this username; try again later")
 	}
 	u, err := m.store.AdminUserByUsername(ctx, username)
@@ -194,9 +246,13 @@ func (m *Manager) Login(ctx context.Context, username string, password passkeyd.
 	ok := false
 	if u == nil {
 		// Same work as a real check, so timing does not tell names apart.
-		p := m.passwordHashing()
-		argon2.IDKey([]byte(pw), make([]byte, saltLen), p.Time, p.MemoryKiB, p.Threads, keyLen)
-	} else if ok, err = verifyPassword(pw, u.PasswordHash); err != nil {
+		if _, err := m.argon2id(ctx, []byte(pw), make([]byte, saltLen), m.passwordHashing(), keyLen); err != nil {
+			return nil, nil, "", err
+		}
+	} else if ok, err = m.verifyPassword(ctx, pw, u.PasswordHash); err != nil {
+		if !errors.Is(err, errUnreadableHash) {
+			return nil, nil, "", err // no slot before ctx ended: nothing was checked
+		}
 		m.log.ErrorContext(ctx, "stored admin password hash is unreadable", "admin", u.ID, "err", err)
 		ok = false
 	}
@@ -208,6 +264,13 @@ func (m *Manager) Login(ctx context.Context, username string, password passkeyd.
 		ev := failure(m.event(ctx, "admin.login_failed", "admin", targetID, details), errBadLogin)
 		if err := m.store.RecordLoginFailure(context.WithoutCancel(ctx), username, now, ev); err != nil {
 			return nil, nil, "", err
+		}
+		if n+1 == passkeyd.MaxFailedLogins {
+			// This failure closes the username to further attempts.
+			m.log.WarnContext(ctx, "admin sign-in: too many failed sign-ins, further attempts for this username are refused for up to an hour", "failures", n+1)
+			m.audit(ctx, failure(m.event(ctx, "admin.login_rate_limited", "admin", targetID,
+				map[string]any{"username": username, "failures": n + 1, "window_minutes": int(failureWindow / time.Minute)}),
+				"too many failed logins"))
 		}
 		return nil, nil, "", bad
 	}

@@ -90,6 +90,10 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 		c.AuthorityHost, c.GraphURL, c.CACertPEM = "", "", ""
 	}
 
+	// Checked before anything is applied, so that the problem is reported
+	// with every other one and nothing is half-saved.
+	credFE := credentialCarryOver(old, &c, u)
+
 	changed := map[string]any{}
 	now := m.now()
 	if err := m.applySecret(&c, u, changed); err != nil {
@@ -114,7 +118,7 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 		until := now.Add(m.httpDebugFor)
 		c.HTTPDebugUntil = &until
 	}
-	var fe passkeyd.FieldErrors
+	fe := credFE
 	if c.CACertPEM != "" {
 		if msg := checkCAPEM(c.CACertPEM); msg != "" {
 			fe.Add("ca_cert_pem", msg)
@@ -148,6 +152,64 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 	m.graph = nil // the next call builds a client from the new settings
 	m.mu.Unlock()
 	return m.Connector(ctx)
+}
+
+// endpoints are where the connector presents its credential (the
+// authority host: token requests carry the client secret or a signed
+// assertion) and sends the tokens it gets (Graph).
+func endpoints(c *passkeyd.Connector) (authority, graph string) {
+	if c.Cloud == passkeyd.CloudCustom {
+		return c.AuthorityHost, c.GraphURL
+	}
+	authority, graph, _ = c.Cloud.Endpoints()
+	return authority, graph
+}
+
+// destinationChanges names the settings that differ between old and c and
+// decide who receives the credential or the tokens: the cloud, a custom
+// authority host or Graph URL, the CA trusted for them, and the tenant.
+func destinationChanges(old, c *passkeyd.Connector) []string {
+	var out []string
+	oa, og := endpoints(old)
+	na, ng := endpoints(c)
+	if old.Cloud != c.Cloud {
+		out = append(out, "cloud")
+	}
+	if old.Cloud == c.Cloud && !strings.EqualFold(oa, na) {
+		out = append(out, "authority_host")
+	}
+	if old.Cloud == c.Cloud && !strings.EqualFold(og, ng) {
+		out = append(out, "graph_url")
+	}
+	if old.CACertPEM != c.CACertPEM && c.Cloud == passkeyd.CloudCustom {
+		out = append(out, "ca_cert_pem")
+	}
+	if !strings.EqualFold(old.TenantID, c.TenantID) {
+		out = append(out, "tenant_id")
+	}
+	return out
+}
+
+// credentialCarryOver refuses to keep a stored credential when the update
+// changes where it would be presented. Without this, whoever may change
+// the connector could point it at a sign-in server of their own and have
+// Test Connection (or any Graph call) send it the stored client secret.
+// Each stored credential must be given again in the same update, or
+// cleared.
+func credentialCarryOver(old, c *passkeyd.Connector, u passkeyd.ConnectorUpdate) passkeyd.FieldErrors {
+	var fe passkeyd.FieldErrors
+	changes := destinationChanges(old, c)
+	if len(changes) == 0 {
+		return fe
+	}
+	why := "the update changes " + strings.Join(changes, ", ") + ", which decide where the connector signs in"
+	if old.HasClientSecret && u.ClientSecret == nil {
+		fe.Add("client_secret", "required: "+why+", and the stored client secret is never sent to a new destination; give the secret again in this update, or clear it")
+	}
+	if len(old.SealedCertificateKey) > 0 && u.ClientCertificate == nil {
+		fe.Add("client_certificate", "required: "+why+", and the stored certificate is never used with a new destination; upload the certificate and key again in this update, or remove it")
+	}
+	return fe
 }
 
 // applySecret replaces or clears the client secret as u asks.

@@ -3,17 +3,48 @@ package manager
 import (
 	"context"
 	"strings"
+	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
+// Limits on failed invitation redemptions (POST /device/register needs no
+// credential but a code, so anyone can fail it). They are counted in
+// memory, per node.
+const (
+	// RegisterFailuresPerClient failed codes from one client address (an
+	// IPv6 /64) within RegisterFailureWindow make further registrations
+	// from it wait until the window ends.
+	RegisterFailuresPerClient = 10
+	RegisterFailureWindow     = 15 * time.Minute
+	// RegisterFailureAuditBudget bounds the audit events failed
+	// redemptions write per node and window, whatever the number of
+	// clients; beyond it they are logged only, and one event says so.
+	RegisterFailureAuditBudget = 200
+	// maxTrackedClients bounds the limiter's memory.
+	maxTrackedClients = 10000
+)
+
 // RegisterDevice consumes a one-time invitation code and registers the
 // device for the invited user. The device token is returned once.
+//
+// A failed redemption (unknown, used or expired code) is logged, and
+// audited within limits: a client with RegisterFailuresPerClient failures
+// in the window is refused (ERateLimited) before its code is looked at,
+// with one audit event when it reaches the limit, and at most
+// RegisterFailureAuditBudget failures per window and node are audited.
 func (m *Manager) RegisterDevice(ctx context.Context, code passkeyd.Secret, info passkeyd.DeviceInfo) (*passkeyd.Device, passkeyd.Secret, error) {
 	if n := len(code.Reveal()); n == 0 || n > 64 {
 		return nil, "", fieldError("code", "must be the invitation code, e.g. ABCD-EFGH-JKMN-PQRS-TVWX")
 	}
 	now := m.now()
+	client := clientKey(passkeyd.ClientIPFrom(ctx))
+	if ok, wait := m.regFailures.blocked(client, now); ok {
+		m.log.WarnContext(ctx, "device registration refused: too many failed invitation codes from this client",
+			"client", client, "retry_after", wait.Round(time.Second).String())
+		return nil, "", &rateLimited{passkeyd.Errorf(passkeyd.ERateLimited,
+			"too many failed invitation codes from this address; try again later"), wait}
+	}
 	d := &passkeyd.Device{
 		ID:        newID(),
 		Name:      strings.TrimSpace(info.Name),
@@ -32,7 +63,7 @@ func (m *Manager) RegisterDevice(ctx context.Context, code passkeyd.Secret, info
 	ev := m.event(ctx, "device.registered", "device", d.ID, map[string]any{"name": d.Name, "platform": d.Platform, "model": d.Model})
 	if err := m.store.RegisterDevice(ctx, hashCode(code), now, d, ev); err != nil {
 		if c := passkeyd.ErrorCodeOf(err); c == passkeyd.ENotFound || c == passkeyd.EGone {
-			m.audit(ctx, failure(m.event(ctx, "device.registration_failed", "device", "", nil), passkeyd.ErrorMessage(err)))
+			m.registrationFailed(ctx, client, now, passkeyd.ErrorMessage(err))
 			if c == passkeyd.ENotFound {
 				return nil, "", passkeyd.Errorf(passkeyd.EUnauthorized, "unknown invitation code")
 			}
@@ -40,6 +71,38 @@ func (m *Manager) RegisterDevice(ctx context.Context, code passkeyd.Secret, info
 		return nil, "", err
 	}
 	return d, tok, nil
+}
+
+// registrationFailed logs a failed redemption and audits it within the
+// limits of RegisterDevice.
+func (m *Manager) registrationFailed(ctx context.Context, client string, now time.Time, reason string) {
+	n := m.regFailures.fail(client, now)
+	m.log.InfoContext(ctx, "device registration failed", "reason", reason, "client", client, "client_failures", n)
+	var evs []passkeyd.AuditEvent
+	if n <= RegisterFailuresPerClient {
+		evs = append(evs, failure(m.event(ctx, "device.registration_failed", "device", "", nil), reason))
+	}
+	if n == RegisterFailuresPerClient {
+		evs = append(evs, failure(m.event(ctx, "device.registration_rate_limited", "device", "",
+			map[string]any{"failures": n, "window_minutes": int(RegisterFailureWindow / time.Minute)}),
+			"too many failed invitation codes from one client: it is refused until the window ends"))
+	}
+	var out []passkeyd.AuditEvent
+	for _, ev := range evs {
+		switch b := m.regAudit.fail("", now); {
+		case b <= RegisterFailureAuditBudget:
+			out = append(out, ev)
+		case b == RegisterFailureAuditBudget+1:
+			out = append(out, failure(m.event(ctx, "device.registration_audit_suppressed", "device", "",
+				map[string]any{"budget": RegisterFailureAuditBudget, "window_minutes": int(RegisterFailureWindow / time.Minute)}),
+				"too many failed device registrations: further failures in this window are only logged"))
+		}
+	}
+	if len(out) > 0 {
+		m.audit(ctx, out...)
+	} else if len(evs) > 0 {
+		m.log.WarnContext(ctx, "device registration failure not audited: audit budget for failed registrations used up", "client", client)
+	}
 }
 
 // AuthenticateDevice returns the active device whose token is tok.

@@ -16,9 +16,11 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/time/rate"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -56,6 +58,10 @@ type Config struct {
 	// PasswordHashing are the argon2id parameters of new admin password
 	// hashes (zero: DefaultPasswordHashing()).
 	PasswordHashing PasswordHashing
+	// MaxConcurrentHashes bounds the argon2id computations (sign-ins,
+	// new admins) running at once; others wait for a slot as long as
+	// their request lasts. 0 means DefaultMaxConcurrentHashes().
+	MaxConcurrentHashes int
 	// Metrics, when set, counts enrollment and revocation outcomes and the
 	// drift of the last full reconciliation (package metrics).
 	Metrics Observer
@@ -96,8 +102,17 @@ type Manager struct {
 	aaguids      []string
 	metrics      Observer
 	pwHashing    PasswordHashing
+	// hashSlots holds one token per argon2id computation running;
+	// hashWaiting counts callers waiting for a slot.
+	hashSlots   chan struct{}
+	hashWaiting atomic.Int32
+	// argon2Key is argon2.IDKey; tests replace it to observe the bound.
+	argon2Key func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
 	// writes paces Graph deletes (nil: not paced).
 	writes *rate.Limiter
+	// regFailures counts failed invitation redemptions per client;
+	// regAudit the audit events they wrote (one key), per window.
+	regFailures, regAudit *failureLimiter
 
 	mu         sync.Mutex
 	graph      passkeyd.GraphClient
@@ -127,6 +142,13 @@ func New(cfg Config) (*Manager, error) {
 	if m.metrics == nil {
 		m.metrics = noObserver{}
 	}
+	n := cfg.MaxConcurrentHashes
+	if n <= 0 {
+		n = DefaultMaxConcurrentHashes()
+	}
+	m.hashSlots, m.argon2Key = make(chan struct{}, n), argon2.IDKey
+	m.regFailures = newFailureLimiter(RegisterFailuresPerClient, RegisterFailureWindow, maxTrackedClients)
+	m.regAudit = newFailureLimiter(RegisterFailureAuditBudget+1, RegisterFailureWindow, 1)
 	m.pwHashing = cfg.PasswordHashing
 	if m.pwHashing == (PasswordHashing{}) {
 		m.pwHashing = DefaultPasswordHashing()

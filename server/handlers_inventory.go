@@ -210,6 +210,22 @@ func (s *Server) revokePasskey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// offboardUser cancels the user's unused invitations, removes the user's
+// devices and queues the revocation of every live passkey of the user;
+// the revocations finish in the background, hence 202.
+func (s *Server) offboardUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.OffboardUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusAccepted, res)
+	return nil
+}
+
 // revokePasskeys queues the revocation of every live passkey of a user,
 // device or AAGUID; progress is GET /passkeys with the same filter.
 func (s *Server) revokePasskeys(w http.ResponseWriter, r *http.Request) error {

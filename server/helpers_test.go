@@ -48,6 +48,9 @@ func newFake() *servertest.Service {
 	dev := passkeyd.Device{ID: deviceID, UserID: userID, Name: "phone", State: passkeyd.DeviceActive}
 	pol := passkeyd.Policy{ID: passkeyd.DefaultPolicyID, Name: "Default", EntraPasskey: passkeyd.PolicyOptional}
 	return &servertest.Service{
+		OffboardUserFn: func(_ context.Context, id string) (*passkeyd.Offboarding, error) {
+			return &passkeyd.Offboarding{UserID: id, InvitationsCancelled: 1, DevicesRemoved: 1, PasskeysRevoking: 1}, nil
+		},
 		AuthenticateTokenFn: func(_ context.Context, tok passkeyd.Secret) (*passkeyd.APIToken, error) {
 			for role, t := range roleTokens() {
 				if tok.Reveal() == t {

@@ -37,7 +37,9 @@ const maxIdempotentBody = 1 << 20
 // retry while it runs gets 409, the same key with another body gets 422.
 // Keys are scoped to the caller (the API token or device), so one caller
 // can never replay another's response. A failure worth retrying (5xx,
-// 429) releases the key.
+// 429) releases the key, and so does any failure of an unauthenticated
+// caller (device registration), so that only redeemed invitations leave
+// a record.
 func (s *Server) idempotent(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
@@ -56,7 +58,8 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 		sum.Write(body)
 		scope := passkeyd.ActorFrom(r.Context()).String()
-		if scope == "anonymous" {
+		anonymous := scope == "anonymous"
+		if anonymous {
 			// Device registration: the body holds the one-time code, so
 			// only the holder of the code and the key can replay it.
 			scope = "register"
@@ -80,7 +83,11 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 			rec.status = http.StatusOK
 		}
 		ctx := context.WithoutCancel(r.Context())
-		if rec.status >= 500 || rec.status == http.StatusTooManyRequests {
+		// An anonymous caller keeps a record only when it succeeded, that
+		// is redeemed an invitation an admin issued: its failures would
+		// otherwise let anyone add rows at will. (A failed registration
+		// changed nothing, so running it again is safe.)
+		if rec.status >= 500 || rec.status == http.StatusTooManyRequests || (anonymous && rec.status >= 300) {
 			if err := s.idem.Abandon(ctx, scope, key); err != nil {
 				s.log.ErrorContext(ctx, "could not release an idempotency key", "err", err)
 			}

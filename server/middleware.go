@@ -17,8 +17,9 @@ const maxRequestIDLength = 64
 // reqInfo is what inner handlers learn about a request and the logging
 // middleware reports once the response is written.
 type reqInfo struct {
-	pattern string
-	actor   passkeyd.Actor
+	pattern  string
+	actor    passkeyd.Actor
+	clientIP string
 }
 
 type infoKey struct{}
@@ -41,8 +42,9 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
-		ri := &reqInfo{}
+		ri := &reqInfo{clientIP: clientIP(r, s.trustedProxies)}
 		ctx := passkeyd.WithRequestID(context.WithValue(r.Context(), infoKey{}, ri), id)
+		ctx = passkeyd.WithClientIP(ctx, ri.clientIP)
 		r = r.WithContext(ctx)
 
 		w.Header().Set("X-Request-ID", id)
@@ -90,7 +92,7 @@ func (s *Server) logRequest(ctx context.Context, r *http.Request, ri *reqInfo, i
 		slog.Duration("duration", d),
 		slog.String("request_id", id),
 		slog.String("actor", ri.actor.String()),
-		slog.String("client_ip", clientIP(r, s.trustedProxies)),
+		slog.String("client_ip", ri.clientIP),
 	)
 }
 

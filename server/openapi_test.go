@@ -289,6 +289,7 @@ func TestOpenAPIResponsesMatchHandlers(t *testing.T) {
 		{name: "list devices", method: "GET", path: "/api/v1/devices?user_id=" + userID + "&state=active&limit=1", token: auditor, want: 200},
 		{name: "get device", method: "GET", path: "/api/v1/devices/" + deviceID, token: auditor, want: 200},
 		{name: "remove device", method: "DELETE", path: "/api/v1/devices/" + deviceID, token: admin, want: 202},
+		{name: "offboard user", method: "POST", path: "/api/v1/users/" + userID + "/offboard", token: admin, want: 202},
 		{name: "list passkeys", method: "GET", path: "/api/v1/passkeys?device_id=" + deviceID + "&state=active&aaguid=" + aaguid, token: auditor, want: 200},
 		{name: "get passkey", method: "GET", path: "/api/v1/passkeys/" + passkeyID, token: auditor, want: 200},
 		{name: "revoke passkey", method: "POST", path: "/api/v1/passkeys/" + passkeyID + "/revoke", token: admin, want: 202},

@@ -60,6 +60,7 @@ func Permissions() map[string][]passkeyd.Role {
 		"GET " + p + "/users/{id}":              all,
 		"PUT " + p + "/users/{id}":              ops,
 		"POST " + p + "/users/{id}/invitations": ops,
+		"POST " + p + "/users/{id}/offboard":    ops,
 
 		"GET " + p + "/devices":         all,
 		"GET " + p + "/devices/{id}":    all,
@@ -121,6 +122,7 @@ func (s *Server) registerRoutes(mux *http.ServeMux) {
 	adm("GET /users/{id}", s.getUser)
 	adm("PUT /users/{id}", s.updateUser)
 	adm("POST /users/{id}/invitations", s.createInvitation)
+	adm("POST /users/{id}/offboard", s.offboardUser)
 
 	adm("GET /devices", s.listDevices)
 	adm("GET /devices/{id}", s.getDevice)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -37,7 +38,16 @@ type Config struct {
 	// TrustedProxies are the networks of reverse proxies whose
 	// X-Forwarded-For is believed; from any other peer it is ignored.
 	TrustedProxies []netip.Prefix
+	// UI, when set, is the admin web UI (package server/ui), served at
+	// UIPrefix behind the same middleware as the API: request ID, client
+	// address, one log line per request, panic recovery. Its own security
+	// headers (CSP) and cross-origin protection stay its own. "/" then
+	// redirects to the UI.
+	UI http.Handler
 }
+
+// UIPrefix is where Config.UI is mounted.
+const UIPrefix = "/ui/"
 
 // Server serves passkeyd's HTTP API. Build it with New.
 type Server struct {
@@ -86,11 +96,35 @@ func New(cfg Config) (*Server, error) {
 	}
 	apiMux := http.NewServeMux()
 	s.registerRoutes(apiMux)
-	// The browser UI will get its own mux with CSRF protection and its own
-	// CSP; API routes stay JSON-only.
-	s.handler = s.middleware(s.dispatch(apiMux))
+	var h http.Handler = s.dispatch(apiMux)
+	if cfg.UI != nil {
+		// The browser UI has its own mux, CSRF protection and CSP; API
+		// routes stay JSON-only. Both share the middleware, so a UI
+		// request (a failed sign-in included) is logged like an API one.
+		ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			infoFrom(r.Context()).pattern = UIPrefix // until the UI names its route
+			cfg.UI.ServeHTTP(w, r)
+		})
+		root := http.NewServeMux()
+		root.Handle(UIPrefix, ui)
+		root.Handle(strings.TrimSuffix(UIPrefix, "/"), ui)
+		root.Handle("GET /{$}", http.RedirectHandler(UIPrefix, http.StatusSeeOther))
+		root.Handle("/", h)
+		h = root
+	}
+	s.handler = s.middleware(h)
 	return s, nil
 }
+
+// LogRoute records the route pattern that served the request of ctx, for
+// its log line. Handlers mounted behind the server's middleware that are
+// not its own routes (the UI) call it; outside the middleware it does
+// nothing.
+func LogRoute(ctx context.Context, pattern string) { infoFrom(ctx).pattern = pattern }
+
+// LogActor records the authenticated caller of the request of ctx, for its
+// log line (see LogRoute).
+func LogActor(ctx context.Context, a passkeyd.Actor) { infoFrom(ctx).actor = a }
 
 // Handler returns the root handler: API, device API and health endpoints.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -120,11 +120,15 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 		cloud, authority, graphURL         string
 		caFile, tenant, clientID, timeout  string
 		secretFromStdin                    bool
+		removeSecret, removeCert           bool
 		secretExpires, credType, assertion string
 		cf                                 certFlags
 	)
 	set := &cobra.Command{Use: "set", Short: "Change connector settings (unset flags keep their value)", Args: cobra.NoArgs,
-		Long: "Change connector settings. The client secret is read from standard input with --client-secret-stdin, never from a flag (flags end up in shell history).",
+		Long: "Change connector settings. The client secret is read from standard input with --client-secret-stdin, never from a flag (flags end up in shell history).\n" +
+			"Changing --cloud, --authority-host, --graph-url, --graph-ca-file or --tenant-id needs the stored credential again in the same command\n" +
+			"(--client-secret-stdin, --certificate/--key or --pkcs12), or its removal (--remove-client-secret, --remove-certificate):\n" +
+			"a stored credential is never sent to a new destination.",
 		RunE: run(f, func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			cur, err := c.Connector(cmd.Context())
 			if err != nil {
@@ -169,6 +173,13 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 				}
 				u.CACertPEM = string(pem)
 			}
+			if removeSecret && secretFromStdin {
+				return errors.New("give either --client-secret-stdin or --remove-client-secret, not both")
+			}
+			if removeSecret {
+				none := passkeyd.Secret("")
+				u.ClientSecret = &none
+			}
 			if secretFromStdin {
 				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
 				if err != nil {
@@ -196,8 +207,13 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if up != nil {
+			switch {
+			case up != nil && removeCert:
+				return errors.New("give either a certificate or --remove-certificate, not both")
+			case up != nil:
 				u.ClientCertificate = up
+			case removeCert:
+				u.ClientCertificate = &passkeyd.CertificateUpload{}
 			}
 			cn, err := c.UpdateConnector(cmd.Context(), u)
 			if err != nil {
@@ -217,6 +233,8 @@ func connectorCmd(f *adminFlags) *cobra.Command {
 	fl.StringVar(&clientID, "client-id", "", "Application (client) ID")
 	fl.StringVar(&timeout, "challenge-timeout", "", "FIDO2 creation options challenge timeout in minutes (5..43200)")
 	fl.BoolVar(&secretFromStdin, "client-secret-stdin", false, "read the client secret from standard input")
+	fl.BoolVar(&removeSecret, "remove-client-secret", false, "remove the stored client secret")
+	fl.BoolVar(&removeCert, "remove-certificate", false, "remove the stored client certificate and key")
 	fl.StringVar(&secretExpires, "client-secret-expires", "", "the client secret's expiry date (YYYY-MM-DD), for warnings")
 	fl.StringVar(&credType, "credential-type", "", "secret or certificate")
 	fl.StringVar(&assertion, "assertion-format", "", "certificate assertion: ps256 (default) or rs256")
@@ -499,7 +517,24 @@ func userCmd(f *adminFlags) *cobra.Command {
 			return nil
 		})}
 	setPolicy.Flags().StringVar(&setName, "name", "", "also change the display name")
-	cmd.AddCommand(list, create, show, invite, setPolicy)
+	offboard := &cobra.Command{Use: "offboard ID", Short: "Offboard a user: cancel invitations, remove devices, revoke passkeys", Args: cobra.ExactArgs(1),
+		Long: "Offboard a user: cancel the user's unused invitations, remove every device of the user (their tokens stop working,\n" +
+			"their passkeys are deleted from Entra in the background) and revoke any other live passkey of the user.\n" +
+			"Every step is audited. Running it again finishes an interrupted run. `passkey revoke --user` only revokes passkeys.",
+		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
+			res, err := c.OffboardUser(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return f.show(cmd.OutOrStdout(), res, "", func(tw io.Writer) {
+				fmt.Fprintf(tw, "user %s offboarded: %d invitation(s) cancelled, %d device(s) removed, %d passkey revocation(s) queued\n",
+					res.UserID, res.InvitationsCancelled, res.DevicesRemoved, res.PasskeysRevoking)
+				for _, w := range res.Warnings {
+					fmt.Fprintf(tw, "warning: %s\n", w)
+				}
+			})
+		})}
+	cmd.AddCommand(list, create, show, invite, setPolicy, offboard)
 	return cmd
 }
 
@@ -576,7 +611,8 @@ func passkeyCmd(f *adminFlags) *cobra.Command {
 	var bf passkeyd.PasskeyFilter
 	var wait bool
 	revoke := &cobra.Command{Use: "revoke [ID]", Short: "Revoke one passkey, or all of a user, device or authenticator model",
-		Long: "Revoke one passkey by ID (also retries a failed revocation), or in bulk with --user (offboarding), --device or\n--aaguid (a vulnerable authenticator model). The revocations run in the background; --wait shows their progress.",
+		Long: "Revoke one passkey by ID (also retries a failed revocation), or in bulk with --user, --device or\n--aaguid (a vulnerable authenticator model). The revocations run in the background; --wait shows their progress.\n" +
+			"--user revokes passkeys only: the user's devices and invitations stay valid. To offboard a user, use `user offboard`.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: run(f, func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if len(args) == 1 {
@@ -603,7 +639,7 @@ func passkeyCmd(f *adminFlags) *cobra.Command {
 			}
 			return nil
 		})}
-	revoke.Flags().StringVar(&bf.UserID, "user", "", "every passkey of this user (offboarding)")
+	revoke.Flags().StringVar(&bf.UserID, "user", "", "every passkey of this user (devices stay: see user offboard)")
 	revoke.Flags().StringVar(&bf.DeviceID, "device", "", "every passkey of this device")
 	revoke.Flags().StringVar(&bf.AAGUID, "aaguid", "", "every passkey of this authenticator model")
 	revoke.Flags().BoolVar(&wait, "wait", false, "wait for the revocations, showing progress")

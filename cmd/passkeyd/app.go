@@ -122,6 +122,18 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return fail(err)
 	}
 	db.SetEnqueuer(a.queue.Enqueue)
+	// Cookies are Secure (__Host-) unless browsers reach passkeyd over
+	// plain http: no TLS here and no https public_url (development).
+	insecure := cfg.TLS.CertFile == "" && !strings.HasPrefix(cfg.PublicURL, "https://")
+	if insecure && !cfg.Dev {
+		log.Warn("the admin UI is served over plain http: set public_url to the https URL of your TLS proxy, or tls.cert_file")
+	}
+	webUI, err := ui.New(ui.Config{Service: a.mgr, Auth: a.mgr, Logger: log.With("component", "ui"), Insecure: insecure})
+	if err != nil {
+		return fail(err)
+	}
+	// One handler for the API and the UI: both get the request ID, the
+	// client address (trusted_proxies) and a log line per request.
 	srv, err := server.New(server.Config{
 		Service:     a.mgr,
 		Idempotency: idempotency.New(db, keyring, 0, nil),
@@ -136,27 +148,13 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		Logger:  log.With("component", "http"),
 		Ready:   db.ping,
 		Version: version,
+		UI:      webUI.Handler(),
 	})
 	if err != nil {
 		return fail(err)
 	}
-	// Cookies are Secure (__Host-) unless browsers reach passkeyd over
-	// plain http: no TLS here and no https public_url (development).
-	insecure := cfg.TLS.CertFile == "" && !strings.HasPrefix(cfg.PublicURL, "https://")
-	if insecure && !cfg.Dev {
-		log.Warn("the admin UI is served over plain http: set public_url to the https URL of your TLS proxy, or tls.cert_file")
-	}
-	webUI, err := ui.New(ui.Config{Service: a.mgr, Auth: a.mgr, Logger: log.With("component", "ui"), Insecure: insecure})
-	if err != nil {
-		return fail(err)
-	}
-	root := http.NewServeMux()
-	root.Handle("/ui/", webUI.Handler())
-	root.Handle("/ui", webUI.Handler())
-	root.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
-	root.Handle("/", srv.Handler())
 	a.http = &http.Server{
-		Handler:           root,
+		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -20,6 +20,7 @@ type Service struct {
 	UpdateConnectorFn     func(ctx context.Context, u passkeyd.ConnectorUpdate) (*passkeyd.Connector, error)
 	TestConnectionFn      func(ctx context.Context, opts passkeyd.TestOptions) (*passkeyd.ConnectionReport, error)
 	RevokePasskeysFn      func(ctx context.Context, f passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error)
+	OffboardUserFn        func(ctx context.Context, userID string) (*passkeyd.Offboarding, error)
 	RequestRevocationFn   func(ctx context.Context, id string) (*passkeyd.Passkey, error)
 	ReconcileFn           func(ctx context.Context, userID string) (*passkeyd.DriftReport, error)
 	CreatePolicyFn        func(ctx context.Context, p passkeyd.Policy) (*passkeyd.Policy, []string, error)
@@ -317,6 +318,14 @@ func (s *Service) RevokePasskeys(ctx context.Context, f passkeyd.PasskeyFilter) 
 		return nil, err
 	}
 	return s.RevokePasskeysFn(ctx, f)
+}
+
+// OffboardUser implements passkeyd.Service.
+func (s *Service) OffboardUser(ctx context.Context, userID string) (*passkeyd.Offboarding, error) {
+	if err := s.record("OffboardUser", s.OffboardUserFn != nil); err != nil {
+		return nil, err
+	}
+	return s.OffboardUserFn(ctx, userID)
 }
 
 // RequestRevocation implements passkeyd.Service.

@@ -129,6 +129,10 @@ func (u *UI) saveConnector(w http.ResponseWriter, r *http.Request, v *view) erro
 			upd.ClientSecret = &sec
 		}
 	}
+	if upd.ClientSecret == nil && f.checked("remove_client_secret") {
+		none := passkeyd.Secret("")
+		upd.ClientSecret = &none
+	}
 	if s := f.str("client_secret_expires_at", 10); s != "" {
 		t, err := time.Parse("2006-01-02", s)
 		if err != nil {

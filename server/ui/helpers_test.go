@@ -157,6 +157,9 @@ func fakeService() *servertest.Service {
 		RevokePasskeysFn: func(context.Context, passkeyd.PasskeyFilter) (*passkeyd.BulkRevocation, error) {
 			return &passkeyd.BulkRevocation{Matched: 1, Queued: 1}, nil
 		},
+		OffboardUserFn: func(_ context.Context, id string) (*passkeyd.Offboarding, error) {
+			return &passkeyd.Offboarding{UserID: id, InvitationsCancelled: 2, DevicesRemoved: 1, PasskeysRevoking: 3}, nil
+		},
 		RequestRevocationFn: func(context.Context, string) (*passkeyd.Passkey, error) { p := pk; return &p, nil },
 		ReconcileFn: func(context.Context, string) (*passkeyd.DriftReport, error) {
 			return &passkeyd.DriftReport{Users: 1}, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/server"
 )
 
 // Public lists the routes that need no session: the sign-in form and the
@@ -79,11 +80,11 @@ type pageFunc func(w http.ResponseWriter, r *http.Request, v *view) error
 func (u *UI) registerRoutes(mux *http.ServeMux) error {
 	page := func(pattern string, h pageFunc) {
 		u.routes = append(u.routes, pattern)
-		mux.Handle(pattern, u.signedIn(pattern, u.perms[pattern], h))
+		mux.Handle(pattern, logRoute(pattern, u.signedIn(pattern, u.perms[pattern], h)))
 	}
 	open := func(pattern string, h http.HandlerFunc) {
 		u.routes = append(u.routes, pattern)
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, logRoute(pattern, h))
 	}
 
 	open("GET /ui", func(w http.ResponseWriter, r *http.Request) {
@@ -144,4 +145,12 @@ func (u *UI) registerRoutes(mux *http.ServeMux) error {
 		}
 	}
 	return nil
+}
+
+// logRoute tells the server's request log which route served the request.
+func logRoute(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		server.LogRoute(r.Context(), pattern)
+		h.ServeHTTP(w, r)
+	})
 }

@@ -242,7 +242,7 @@ func TestDestructiveActionsNeedConfirmation(t *testing.T) {
 	tu := newTestUI(t)
 	tok := tu.auth.session(t, passkeyd.RoleOperator)
 	for _, tc := range []struct{ confirm, action, call string }{
-		{"/ui/users/" + userID + "/offboard", "/ui/users/" + userID + "/offboard", "RevokePasskeys"},
+		{"/ui/users/" + userID + "/offboard", "/ui/users/" + userID + "/offboard", "OffboardUser"},
 		{"/ui/devices/" + deviceID + "/remove", "/ui/devices/" + deviceID + "/remove", "RemoveDevice"},
 	} {
 		tu.svc.ResetCalls()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/server"
 )
 
 // Session cookie names. Browsers accept a __Host- cookie only when it is
@@ -99,8 +100,9 @@ func (u *UI) signedIn(pattern string, roles []passkeyd.Role, h pageFunc) http.Ha
 			u.renderError(w, r, v, passkeyd.Errorf(passkeyd.EForbidden, "the %s role may not use this page", admin.Role))
 			return
 		}
-		ctx := passkeyd.WithActor(r.Context(), passkeyd.Actor{Kind: "admin", ID: admin.ID, Role: admin.Role})
-		r = r.WithContext(ctx)
+		actor := passkeyd.Actor{Kind: "admin", ID: admin.ID, Role: admin.Role}
+		server.LogActor(r.Context(), actor)
+		r = r.WithContext(passkeyd.WithActor(r.Context(), actor))
 		if err := h(w, r, v); err != nil {
 			u.renderError(w, r, v, err)
 		}
@@ -147,9 +149,12 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 			u.log.WarnContext(r.Context(), "ui: ending the previous session failed", "err", err)
 		}
 	}
-	_, sess, tok, err := u.auth.Login(r.Context(), username, passkeyd.Secret(password))
+	admin, sess, tok, err := u.auth.Login(r.Context(), username, passkeyd.Secret(password))
 	switch code := passkeyd.ErrorCodeOf(err); {
 	case err == nil:
+		if admin != nil {
+			server.LogActor(r.Context(), passkeyd.Actor{Kind: "admin", ID: admin.ID, Role: admin.Role})
+		}
 		u.setSession(w, tok, sess)
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 	case code == passkeyd.ERateLimited:

@@ -80,11 +80,11 @@ func New(cfg Config) (*UI, error) {
 	return u, nil
 }
 
-// Handler returns the UI's handler. Mount it at Prefix ("/ui/") of the
-// server's mux; it also answers "/ui" with a redirect to "/ui/":
-//
-//	mux.Handle("/ui/", u.Handler())
-//	mux.Handle("/ui", u.Handler())
+// Handler returns the UI's handler, to be mounted at Prefix ("/ui/") and
+// "/ui" (which it redirects to "/ui/"). Give it to server.Config.UI: the
+// server then serves it behind its middleware (request ID, client address,
+// request log), and the UI tells that log its route and signed-in admin
+// (server.LogRoute, server.LogActor).
 func (u *UI) Handler() http.Handler { return u.handler }
 
 // Routes returns the patterns of every registered route, for tests that

@@ -117,7 +117,7 @@ var pages = []struct{ path, want string }{
 	{"/ui/users", "alice@contoso.com"},
 	{"/ui/users?q=alice", "alice@contoso.com"},
 	{"/ui/users/" + userID, "Effective policy"},
-	{"/ui/users/" + userID + "/offboard", "Revoke all passkeys"},
+	{"/ui/users/" + userID + "/offboard", "active device(s): their tokens stop working"},
 	{"/ui/devices", "Alice&#39;s phone"},
 	{"/ui/devices?state=active", "Alice&#39;s phone"},
 	{"/ui/devices/" + deviceID, "revoke_failed"},

@@ -297,9 +297,10 @@ func (u *UI) invite(w http.ResponseWriter, r *http.Request, v *view) error {
 
 // offboardData is the Data of the offboarding pages.
 type offboardData struct {
-	User   *passkeyd.User
-	Live   int
-	Result *passkeyd.BulkRevocation
+	User    *passkeyd.User
+	Devices int // active
+	Live    int // live passkeys
+	Result  *passkeyd.Offboarding
 }
 
 func (u *UI) offboardConfirm(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -311,18 +312,24 @@ func (u *UI) offboardConfirm(w http.ResponseWriter, r *http.Request, v *view) er
 	if err != nil {
 		return err
 	}
-	live := 0
+	data := offboardData{User: &d.User}
 	for _, p := range d.Passkeys {
 		if p.State.Live() {
-			live++
+			data.Live++
 		}
 	}
-	v.Title, v.Nav, v.Data = "Offboard "+d.User.UPN, "users", offboardData{User: &d.User, Live: live}
+	for _, dv := range d.Devices {
+		if dv.State == passkeyd.DeviceActive {
+			data.Devices++
+		}
+	}
+	v.Title, v.Nav, v.Data = "Offboard "+d.User.UPN, "users", data
 	u.render(w, r, http.StatusOK, "offboard", v)
 	return nil
 }
 
-// offboard queues the revocation of every live passkey of the user.
+// offboard cancels the user's unused invitations, removes the user's
+// devices (revoking their passkeys) and revokes any other live passkey.
 func (u *UI) offboard(w http.ResponseWriter, r *http.Request, v *view) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -332,12 +339,13 @@ func (u *UI) offboard(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil {
 		return err
 	}
-	res, err := u.svc.RevokePasskeys(r.Context(), passkeyd.PasskeyFilter{UserID: id})
+	res, err := u.svc.OffboardUser(r.Context(), id)
 	if err != nil {
 		return err
 	}
 	v.Title, v.Nav, v.Data = "Offboard "+d.User.UPN, "users", offboardData{User: &d.User, Result: res}
-	v.Flash = "Revocation queued for " + itoa(res.Queued) + " of " + itoa(res.Matched) + " passkeys."
+	v.Flash = d.User.UPN + " offboarded: " + itoa(res.DevicesRemoved) + " device(s) removed, " + itoa(res.PasskeysRevoking) +
+		" passkey revocation(s) queued, " + itoa(res.InvitationsCancelled) + " invitation(s) cancelled."
 	u.render(w, r, http.StatusOK, "offboard", v)
 	return nil
 }

@@ -224,3 +224,27 @@ func (db *DB) SkipEnrollment(ctx context.Context, deviceID string, now time.Time
 		return nil
 	})
 }
+
+// CancelInvitations marks every unused invitation of userID as used at
+// now, so its code registers nothing; ev is recorded when any was.
+func (db *DB) CancelInvitations(ctx context.Context, userID string, now time.Time, ev passkeyd.AuditEvent) (int, error) {
+	var n int64
+	err := db.write(ctx, "postgres.CancelInvitations", func(t *txn) error {
+		var users int
+		if err := t.tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE id = $1`, userID).Scan(&users); err != nil {
+			return dbError(err, "could not read the user")
+		}
+		if users == 0 {
+			return passkeyd.Errorf(passkeyd.ENotFound, "user not found")
+		}
+		tag, err := t.tx.Exec(ctx, `UPDATE invitations SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, ts(now), userID)
+		if err != nil {
+			return dbError(err, "could not cancel the invitations")
+		}
+		if n = tag.RowsAffected(); n > 0 {
+			t.audit(ev)
+		}
+		return nil
+	})
+	return int(n), err
+}

@@ -248,3 +248,30 @@ func (db *DB) SkipEnrollment(ctx context.Context, deviceID string, now time.Time
 		return nil
 	})
 }
+
+// CancelInvitations marks every unused invitation of userID as used at
+// now, so its code registers nothing; ev is recorded when any was.
+func (db *DB) CancelInvitations(ctx context.Context, userID string, now time.Time, ev passkeyd.AuditEvent) (int, error) {
+	var n int64
+	err := db.write(ctx, "sqlite.CancelInvitations", func(t *txn) error {
+		var users int
+		if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ?`, userID).Scan(&users); err != nil {
+			return dbError(err, "could not read the user")
+		}
+		if users == 0 {
+			return passkeyd.Errorf(passkeyd.ENotFound, "user not found")
+		}
+		res, err := t.tx.ExecContext(ctx, `UPDATE invitations SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, fmtTime(now), userID)
+		if err != nil {
+			return dbError(err, "could not cancel the invitations")
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return dbError(err, "could not cancel the invitations")
+		}
+		if n > 0 {
+			t.audit(ev)
+		}
+		return nil
+	})
+	return int(n), err
+}

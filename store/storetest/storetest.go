@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Cursor", testCursor},
 		{"Idempotency", testIdempotency},
 		{"UpdateUser", testUpdateUser},
+		{"CancelInvitations", testCancelInvitations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
