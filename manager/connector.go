@@ -391,6 +391,11 @@ func (m *Manager) graphClient(ctx context.Context) (passkeyd.GraphClient, *passk
 	if err != nil {
 		return nil, nil, err
 	}
+	return m.clientFor(c)
+}
+
+// clientFor is graphClient for a connector the caller has just read.
+func (m *Manager) clientFor(c *passkeyd.Connector) (passkeyd.GraphClient, *passkeyd.Connector, error) {
 	if !c.Enabled {
 		return nil, c, passkeyd.Errorf(passkeyd.EUnavailable, "the Entra connector is disabled")
 	}

@@ -119,7 +119,7 @@ func (m *Manager) FinishEnrollment(ctx context.Context, deviceID, enrollmentID s
 		m.audit(ctx, failure(m.event(ctx, "enrollment.credential_rejected", "enrollment", e.ID, nil), passkeyd.ErrorMessage(err)))
 		return nil, err
 	}
-	c, err := m.Connector(ctx)
+	c, err := m.connector(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (m *Manager) FinishEnrollment(ctx context.Context, deviceID, enrollmentID s
 		return nil, err
 	}
 
-	g, _, err := m.graphClient(ctx)
+	g, _, err := m.clientFor(c) // the connector read above: one read per request
 	var method *passkeyd.Fido2Method
 	if err == nil {
 		method, err = g.CreateMethod(passkeyd.WithClientRequestID(ctx, crid), u.GraphUser(), passkeyd.CreateMethodRequest{
