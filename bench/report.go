@@ -15,7 +15,9 @@ type Report struct {
 	Machine Machine       `json:"machine"`
 	Config  RunConfig     `json:"config"`
 	Stores  []StoreReport `json:"stores"`
-	Notes   []string      `json:"notes,omitempty"`
+	// Scale is each store at each size of --scale (see scale.go).
+	Scale []ScaleReport `json:"scale,omitempty"`
+	Notes []string      `json:"notes,omitempty"`
 }
 
 // Machine describes where the run happened.
@@ -205,6 +207,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("RSS now / peak (whole process)", fmt.Sprintf("%.0f / %.0f MiB", float64(s.Memory.RSSBytes)/(1<<20), float64(s.Memory.PeakRSSBytes)/(1<<20)), "≤ 150 MB at 1M stored", nil)
 		row("database size", fmt.Sprintf("%.1f MiB with %d passkeys", float64(s.DBSizeBytes)/(1<<20), s.PasskeysStored), "", nil)
 		row("list passkeys (page of 100)", fmt.Sprintf("p50 %.1f ms, p99 %.1f ms", s.ListLatency.P50MS, s.ListLatency.P99MS), "", nil)
+	}
+	if len(r.Scale) > 0 {
+		writeScale(tw, r.Scale)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(tw, "\nnote: %s\n", n)

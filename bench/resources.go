@@ -62,18 +62,33 @@ func (u Usage) Since(earlier Usage) Cost {
 	}
 }
 
-// Memory is the process's resident set from /proc/self/status.
+// Memory is a process's resident set from /proc/<pid>/status.
 type Memory struct {
 	RSSBytes     uint64 `json:"rss_bytes"`      // VmRSS now
 	PeakRSSBytes uint64 `json:"peak_rss_bytes"` // VmHWM, the high-water mark
+	// AnonBytes and FileBytes split VmRSS now: anonymous memory (heaps)
+	// and pages of mapped files (the binary, memory-mapped databases).
+	AnonBytes uint64 `json:"rss_anon_bytes,omitempty"` // RssAnon
+	FileBytes uint64 `json:"rss_file_bytes,omitempty"` // RssFile
 }
 
-// maxStatusFile bounds the read of /proc/self/status.
+// maxStatusFile bounds the read of /proc/<pid>/status.
 const maxStatusFile = 64 << 10
 
-// ReadMemory reads VmRSS and VmHWM (Linux only).
-func ReadMemory() (Memory, error) {
-	f, err := os.Open("/proc/self/status")
+// ReadMemory reads this process's VmRSS and VmHWM (Linux only).
+func ReadMemory() (Memory, error) { return readMemory("/proc/self/status") }
+
+// ReadProcessMemory reads VmRSS and VmHWM of process pid (Linux only),
+// e.g. a passkeyd server the benchmark started.
+func ReadProcessMemory(pid int) (Memory, error) {
+	if pid <= 0 {
+		return Memory{}, fmt.Errorf("read RSS: no process %d", pid)
+	}
+	return readMemory(fmt.Sprintf("/proc/%d/status", pid))
+}
+
+func readMemory(path string) (Memory, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return Memory{}, fmt.Errorf("read RSS: %w", err)
 	}
@@ -85,7 +100,18 @@ func parseStatus(sc *bufio.Scanner) (Memory, error) {
 	var m Memory
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		var dst *uint64
+		switch k {
+		case "VmRSS":
+			dst = &m.RSSBytes
+		case "VmHWM":
+			dst = &m.PeakRSSBytes
+		case "RssAnon":
+			dst = &m.AnonBytes
+		case "RssFile":
+			dst = &m.FileBytes
+		}
+		if !ok || dst == nil {
 			continue
 		}
 		f := strings.Fields(v) // "12345 kB"
@@ -96,17 +122,13 @@ func parseStatus(sc *bufio.Scanner) (Memory, error) {
 		if err != nil {
 			return Memory{}, fmt.Errorf("read RSS: %s: %w", k, err)
 		}
-		if k == "VmRSS" {
-			m.RSSBytes = n << 10
-		} else {
-			m.PeakRSSBytes = n << 10
-		}
+		*dst = n << 10
 	}
 	if err := sc.Err(); err != nil {
 		return Memory{}, fmt.Errorf("read RSS: %w", err)
 	}
 	if m.RSSBytes == 0 {
-		return Memory{}, fmt.Errorf("read RSS: no VmRSS line in /proc/self/status")
+		return Memory{}, fmt.Errorf("read RSS: no VmRSS line in the process status")
 	}
 	return m, nil
 }
@@ -118,7 +140,7 @@ type limitedFile struct {
 
 func (l *limitedFile) Read(p []byte) (int, error) {
 	if l.left <= 0 {
-		return 0, fmt.Errorf("/proc/self/status is larger than %d bytes", maxStatusFile)
+		return 0, fmt.Errorf("%s is larger than %d bytes", l.f.Name(), maxStatusFile)
 	}
 	if len(p) > l.left {
 		p = p[:l.left]

@@ -40,6 +40,8 @@ type benchOptions struct {
 	cpuProfile  string
 	pacedRate   float64
 	paced       int
+	scale       string
+	scaleOnly   bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -73,6 +75,8 @@ See docs/benchmarks.md for the method and the targets.`,
 	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency; the server's default is 4)")
 	f.Float64Var(&o.pacedRate, "paced-rate", 100, "offered load of the paced phases, enrollments/s over all providers (0 skips them)")
 	f.IntVar(&o.paced, "paced-enrollments", 500, "enrollments per paced phase (direct, then through passkeyd)")
+	f.StringVar(&o.scale, "scale", "100000,1000000", "passkeys stored per store for the scale phase, comma-separated (0 skips it; see bench_scale.go)")
+	f.BoolVar(&o.scaleOnly, "scale-only", false, "run only the scale phase")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the enrollment phases (direct and mediated) to this file")
 	f.DurationVar(&o.wipeTimeout, "wipe-timeout", 0, "give up the wipe after this long (default: 3× the quota's time for it, plus a minute)")
 	return cmd
@@ -126,6 +130,13 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	if o.postgres != "" {
 		stores = append(stores, o.postgres)
 	}
+	scale, err := newScalePhase(o, dir, stores, progress)
+	if err != nil {
+		return err
+	}
+	if o.scaleOnly {
+		stores = nil
+	}
 	for _, dbURL := range stores {
 		r := &benchRun{o: o, quota: q, dir: dir, dbURL: dbURL, bar: &syncBar{b: newProgressBar(progress)}}
 		sr, err := r.run(ctx)
@@ -134,6 +145,9 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 			return fmt.Errorf("bench on %s: %w", storeName(dbURL), err)
 		}
 		rep.Stores = append(rep.Stores, *sr)
+	}
+	if err := scale.run(ctx, rep); err != nil {
+		return err
 	}
 	rep.Notes = append(rep.Notes,
 		"one process: RSS and CPU include the emulator and the providers, not passkeyd alone",
@@ -193,13 +207,13 @@ type benchRun struct {
 	dbURL string
 	bar   *syncBar
 
-	emu      *entraemu.Emulator
-	app      *app
-	admin    *client.Client
-	tenant   string
-	users    []string // UPNs, one per provider
-	devices  []*client.Client
-	directOK int // methods the baseline created (they stay in Entra)
+	emu         *entraemu.Emulator
+	app         *app
+	admin       *client.Client
+	tenant      string
+	users       []string // UPNs, one per provider
+	devices     []*client.Client
+	directUsers []string // UPNs of the direct phases' users, one per provider
 }
 
 func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
@@ -221,14 +235,13 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	}
 	de := bench.DirectEnroller{Graph: gc, TimeoutMinutes: 5}
 	direct, dcost, err := r.phase(ctx, name+" direct", func(ctx context.Context, w int) error {
-		_, err := de.Enroll(ctx, authenticator.New(), r.users[w])
+		_, err := de.Enroll(ctx, authenticator.New(), r.directUsers[w])
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	sr.Direct = direct
-	r.directOK = direct.Latency.Count
 
 	mediated, mcost, err := r.phase(ctx, name+" via passkeyd", r.enrollMediated)
 	if err != nil {
@@ -243,12 +256,11 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	enrolled := mediated.Latency.Count
 	if r.o.pacedRate > 0 && r.o.paced > 0 {
 		if sr.Paced, err = r.pacedPhases(ctx, name, func(ctx context.Context, w int) error {
-			_, err := de.Enroll(ctx, authenticator.New(), r.users[w])
+			_, err := de.Enroll(ctx, authenticator.New(), r.directUsers[w])
 			return err
 		}); err != nil {
 			return nil, err
 		}
-		r.directOK += sr.Paced.Direct.Count
 		enrolled += sr.Paced.Mediated.Count
 	}
 	if n := float64(r.o.enrollments); n > 0 {
@@ -299,6 +311,14 @@ func (r *benchRun) setUp(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 		r.users = append(r.users, u.UPN)
+		// The direct phases enroll other users: the lists Graph returns
+		// (excludeCredentials) then grow alike in both paths.
+		du, err := emu.AddUser(s.TenantID, entraemu.User{UPN: fmt.Sprintf("benchd%s-%04d@%s", run, i, s.Domain), DisplayName: fmt.Sprintf("Bench direct %d", i)})
+		if err != nil {
+			emu.Close()
+			return err
+		}
+		r.directUsers = append(r.directUsers, du.UPN)
 	}
 
 	cfg := defaultConfig()
@@ -495,7 +515,7 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 		for _, u := range r.users {
 			n += len(r.emu.Methods(r.tenant, u))
 		}
-		return n - r.directOK // the baseline's methods are not passkeyd's
+		return n
 	}
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -607,7 +627,8 @@ func (r *benchRun) dbSize(ctx context.Context) (int64, error) {
 }
 
 // startCPUProfile profiles one phase into PATH.LABEL (label made
-// file-name safe), so the direct and mediated phases can be compared
+// file-name safe), and writes the allocation profile at its end into
+// PATH.LABEL.allocs, so the direct and mediated phases can be compared
 // with `go tool pprof -diff_base`.
 func startCPUProfile(path, label string) (stop func(), err error) {
 	name := path + "." + strings.Map(func(r rune) rune {
@@ -624,5 +645,14 @@ func startCPUProfile(path, label string) (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		// The allocations so far, beside it: cumulative, so
+		// -diff_base of two phases' files is the later phase's.
+		if a, err := os.Create(name + ".allocs"); err == nil {
+			pprof.Lookup("allocs").WriteTo(a, 0) //nolint:errcheck // best effort
+			a.Close()
+		}
+	}, nil
 }
