@@ -94,6 +94,7 @@ func (db *DB) commitLoop() {
 		}
 		db.commitBatch(batch)
 		clear(batch)
+		db.checkpointIfLarge(context.Background())
 	}
 }
 

@@ -56,6 +56,7 @@ type DB struct {
 	ck          *sql.DB // the checkpointer's connection (checkpoint.go); nil in memory
 	ckDone      chan struct{}
 	checkpoints atomic.Int64 // checkpoints run (for tests)
+	walFrames   atomic.Int64 // the WAL's size at the last checkpoint
 }
 
 var _ passkeyd.Store = (*DB)(nil)
@@ -79,7 +80,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		"foreign_keys(1)",
 	}
 	if path != ":memory:" {
-		pragmas = append(pragmas, "wal_autocheckpoint(0)") // see checkpoint.go
+		pragmas = append(pragmas, "wal_autocheckpoint(0)", "journal_size_limit(16777216)") // see checkpoint.go
 	}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
