@@ -140,7 +140,7 @@ type Config struct {
 	AuditShipper AuditShipper
 	ShipEvery    time.Duration
 	Logger       *slog.Logger
-	// Concurrency is the number of revocation workers (default 4).
+	// Concurrency is the number of revocation workers (default 16).
 	Concurrency int
 	// PollInterval is how often idle workers look for new jobs (default 1 s).
 	PollInterval time.Duration
@@ -245,7 +245,7 @@ func riverConfig(cfg Config, pollOnly bool) (*river.Config, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+		cfg.Concurrency = 16
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = time.Second

@@ -72,7 +72,7 @@ See docs/benchmarks.md for the method and the targets.`,
 	f.StringVar(&o.postgres, "postgres", "", "also run on this PostgreSQL database (postgres://…; must be empty)")
 	f.StringVar(&o.jsonFile, "json", "bench.json", "write the figures to this JSON file (empty: don't)")
 	f.StringVar(&o.dataDir, "data-dir", "", "directory for the SQLite database (default: a new temporary directory)")
-	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency; the server's default is 4)")
+	f.IntVar(&o.jobs, "job-concurrency", 16, "passkeyd's revocation workers (jobs.concurrency, the server's default)")
 	f.Float64Var(&o.pacedRate, "paced-rate", 100, "offered load of the paced phases, enrollments/s over all providers (0 skips them)")
 	f.IntVar(&o.paced, "paced-enrollments", 1000, "enrollments per paced phase (direct, then through passkeyd)")
 	f.StringVar(&o.scale, "scale", "100000,1000000", "passkeys stored per store for the scale phase, comma-separated (0 skips it; see bench_scale.go)")

@@ -102,7 +102,7 @@ func defaultConfig() Config {
 	c.DataDir = "./data"
 	c.Log.Level = "info"
 	c.Log.Format = "text"
-	c.Jobs.Concurrency = 4
+	c.Jobs.Concurrency = 16
 	c.Jobs.RescueAfterSeconds = 300
 	c.Jobs.PollMilliseconds = 200
 	c.HTTPDebugMinutes = 60

@@ -28,7 +28,7 @@ func TestLoadConfig(t *testing.T) {
 		wantErr []string // every one must appear
 	}{
 		{name: "defaults", check: func(t *testing.T, c Config) {
-			if c.Listen != "127.0.0.1:8080" || c.sqlitePath() != filepath.Join("data", "passkeyd.db") || c.Jobs.Concurrency != 4 {
+			if c.Listen != "127.0.0.1:8080" || c.sqlitePath() != filepath.Join("data", "passkeyd.db") || c.Jobs.Concurrency != 16 {
 				t.Errorf("defaults = %+v", c)
 			}
 		}},

@@ -40,7 +40,7 @@ log:
   format: text    # text or json
 
 jobs:
-  concurrency: 4              # revocation workers per node
+  concurrency: 16             # revocation workers per node (paced to graph_write_rate)
   rescue_after_seconds: 300   # a job left running by a dead node is taken over after this
   poll_milliseconds: 200      # how often idle workers look for jobs (SQLite; PostgreSQL is notified)
 
