@@ -14,9 +14,12 @@ import (
 	"time"
 )
 
-// fuzzTime is each target's fuzzing time; PASSKEYD_FUZZTIME overrides it
-// (a Go duration, or a count like 2000x).
-const fuzzTime = "4s"
+// fuzzTime is each target's fuzzing budget; PASSKEYD_FUZZTIME overrides it
+// (a count like 2000x, or a duration). A count, not a duration: with a
+// duration Go 1.26's fuzzing coordinator can report its own deadline as a
+// failure ("context deadline exceeded", no crasher: go.dev/issue/75804,
+// fixed in Go 1.27), which failed CI once.
+const fuzzTime = "10000x"
 
 var fuzzFunc = regexp.MustCompile(`^func (Fuzz\w+)\(\w+ \*testing\.F\)`)
 
