@@ -1,37 +1,21 @@
 package sqlite
 
-// Bulk seeding, for benchmarks only (passkeyd bench --scale). Keep the rows
-// it makes in step with store/postgres/seed.go: both stores must hold the
-// same inventory for their figures to compare.
+// Bulk seeding, for benchmarks only (passkeyd bench --scale). The rows come
+// from store/seedgen, shared with the other store's seeder, so both hold
+// the same inventory and their figures compare.
 
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"strings"
-	"time"
 
-	"github.com/google/uuid"
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/store/seedgen"
 )
 
-// SeedResult is what SeedPasskeys stored, with sample keys for the queries
-// of a benchmark.
-type SeedResult struct {
-	Users, Devices, Passkeys int
-	// MidPasskeyID is the passkey half-way down the ID order: a cursor
-	// deep in the inventory.
-	MidPasskeyID string
-	// UserID has two devices, DeviceID is the first of them, PasskeyID and
-	// CredentialID are that device's passkey (all half-way down too).
-	UserID, DeviceID, PasskeyID, CredentialID string
-	// CommonAAGUID is carried by about 60 % of the passkeys, RareAAGUID
-	// by 0.1 % (one in a thousand).
-	CommonAAGUID, RareAAGUID string
-}
+// SeedResult is what SeedPasskeys stored (store/seedgen makes the rows).
+type SeedResult = seedgen.Result
 
 // SeedPasskeys stores n active passkeys with everything a real enrollment
 // leaves behind, for benchmarks at scale (100,000 or 1,000,000 passkeys):
@@ -103,7 +87,7 @@ func SeedPasskeys(ctx context.Context, db *DB, n, batch int, progress func(done 
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	g := newSeedGen(n, db.now())
+	g := seedgen.New(n, db.now())
 	for from := 0; from < n && err == nil; from += batch {
 		if err = db.seedBatch(ctx, g, from, min(n, from+batch)); err == nil && progress != nil {
 			progress(min(n, from+batch))
@@ -116,7 +100,7 @@ func SeedPasskeys(ctx context.Context, db *DB, n, batch int, progress func(done 
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	return g.result(), nil
+	return g.Result(), nil
 }
 
 // seedTables are the tables SeedPasskeys writes, in foreign-key order.
@@ -173,7 +157,7 @@ func anySlice(ss []string) []any {
 
 // seedBatch inserts passkeys [from, to) and what they need in one
 // transaction, table by table in foreign-key order.
-func (db *DB) seedBatch(ctx context.Context, g *seedGen, from, to int) (err error) {
+func (db *DB) seedBatch(ctx context.Context, g *seedgen.Gen, from, to int) (err error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(err, "could not start a transaction")
@@ -196,16 +180,16 @@ func (db *DB) seedBatch(ctx context.Context, g *seedGen, from, to int) (err erro
 	pks := bulkInsert{table: "passkeys", cols: "id, user_id, device_id, enrollment_id, graph_method_id, credential_id, aaguid, display_name, attestation_level, passkey_type, state, created_at, updated_at",
 		tuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)", per: 12}
 	for k := from; k < to; k++ {
-		r := g.row(k)
-		if r.newUser {
-			users.add(r.userID, r.upn, r.objectID, r.userName, fmtTime(r.userAt), fmtTime(r.userAt))
+		r := g.Row(k)
+		if r.NewUser {
+			users.add(r.UserID, r.UPN, r.ObjectID, r.UserName, fmtTime(r.UserAt), fmtTime(r.UserAt))
 		}
-		invs.add(r.invID, r.userID, r.codeHash, fmtTime(r.invAt.Add(invitationTTL)), fmtTime(r.deviceAt), fmtTime(r.invAt))
-		devs.add(r.deviceID, r.userID, r.deviceName, r.platform, r.model, r.tokenHash, fmtTime(r.deviceAt), fmtTime(r.deviceAt))
-		enrs.add(r.enrollmentID, r.userID, r.deviceID, fmtTime(r.enrollAt.Add(challengeTTL)), r.optionsHash, r.challenge,
-			seedRPID, r.passkeyID, fmtTime(r.enrollAt), fmtTime(r.activeAt))
-		pks.add(r.passkeyID, r.userID, r.deviceID, r.enrollmentID, r.methodID, r.credentialID, r.aaguid, r.passkeyName,
-			"notAttested", "deviceBound", fmtTime(r.registerAt), fmtTime(r.activeAt))
+		invs.add(r.InvID, r.UserID, r.CodeHash, fmtTime(r.InvAt.Add(seedgen.InvitationTTL)), fmtTime(r.DeviceAt), fmtTime(r.InvAt))
+		devs.add(r.DeviceID, r.UserID, r.DeviceName, r.Platform, r.Model, r.TokenHash, fmtTime(r.DeviceAt), fmtTime(r.DeviceAt))
+		enrs.add(r.EnrollmentID, r.UserID, r.DeviceID, fmtTime(r.EnrollAt.Add(seedgen.ChallengeTTL)), r.OptionsHash, r.Challenge,
+			seedgen.RPID, r.PasskeyID, fmtTime(r.EnrollAt), fmtTime(r.ActiveAt))
+		pks.add(r.PasskeyID, r.UserID, r.DeviceID, r.EnrollmentID, r.MethodID, r.CredentialID, r.AAGUID, r.PasskeyName,
+			"notAttested", "deviceBound", fmtTime(r.RegisterAt), fmtTime(r.ActiveAt))
 	}
 	for _, b := range []*bulkInsert{&users, &invs, &devs, &enrs, &pks} {
 		if err := b.exec(ctx, tx); err != nil {
@@ -268,208 +252,4 @@ func (b *bulkInsert) exec(ctx context.Context, tx *sql.Tx) error {
 		b.args = b.args[n:]
 	}
 	return nil
-}
-
-// The seeded inventory. Keep in step with store/postgres/seed.go.
-
-const (
-	seedSpan      = 2 * 365 * 24 * time.Hour // passkeys were enrolled over two years
-	invitationTTL = 24 * time.Hour
-	challengeTTL  = 5 * time.Minute
-	seedRPID      = "login.microsoft.com"
-)
-
-// seedAAGUIDs are the provider apps of the seeded fleet, with their share
-// of passkeys in thousandths: passkeyd's own provider (authenticator.
-// DefaultAAGUID), two more apps and a rare model (0.1 %).
-var seedAAGUIDs = []struct {
-	aaguid string
-	upTo   uint64 // cumulative share, in thousandths
-}{
-	{"2e654094-6d25-4fb2-8448-150efba93f9f", 600},
-	{"6a1f3e58-8f0c-4b8e-9b5e-0c2d7f4a9e11", 850},
-	{"b93fd961-f2e6-462f-b122-82002247de78", 999},
-	{"d548826e-79b4-db40-a3d8-11116f7e8349", 1000},
-}
-
-// seedDevices are the device kinds, in turn.
-var seedDevices = []struct{ name, platform, model string }{
-	{"iPhone", "ios", "iPhone 15"},
-	{"Laptop", "windows", "Surface Laptop 5"},
-	{"Pixel", "android", "Pixel 8"},
-	{"MacBook", "macos", "MacBook Air M2"},
-}
-
-// seedRow is one passkey and what it needs.
-type seedRow struct {
-	newUser                                                 bool // the passkey's user is created with it
-	userID, upn, objectID, userName                         string
-	invID, deviceID, enrollmentID, passkeyID                string
-	deviceName, platform, model                             string
-	methodID, credentialID, aaguid, passkeyName, challenge  string
-	codeHash, tokenHash, optionsHash                        []byte
-	userAt, invAt, deviceAt, enrollAt, registerAt, activeAt time.Time
-}
-
-// seedGen makes the rows of n passkeys enrolled up to now.
-type seedGen struct {
-	n     int
-	start time.Time
-	step  time.Duration
-}
-
-func newSeedGen(n int, now time.Time) *seedGen {
-	g := &seedGen{n: n, start: now.UTC().Truncate(time.Microsecond).Add(-seedSpan), step: seedSpan}
-	if n > 0 {
-		g.step = seedSpan / time.Duration(n)
-	}
-	return g
-}
-
-// Row kinds, in IDs and hashes.
-const (
-	seedUser byte = iota + 1
-	seedInvitation
-	seedDevice
-	seedEnrollment
-	seedPasskey
-	seedCredential
-	seedToken
-	seedCode
-	seedOptions
-	seedChallenge
-	seedObjectID
-)
-
-// userOf is passkey k's user and whether k is that user's first device:
-// of every three devices, user 2g gets two and user 2g+1 one.
-func userOf(k int) (user int, first bool) {
-	g, r := k/3, k%3
-	if r == 2 {
-		return 2*g + 1, true
-	}
-	return 2 * g, r == 0
-}
-
-func (g *seedGen) row(k int) seedRow {
-	t := g.start.Add(time.Duration(k) * g.step)
-	u, first := userOf(k)
-	r := seedRow{newUser: first, activeAt: t}
-	r.registerAt = t.Add(-2 * time.Second)
-	r.enrollAt = t.Add(-10 * time.Second)
-	r.deviceAt = t.Add(-time.Minute)
-	r.invAt = t.Add(-5 * time.Minute)
-	// A user is created just before their first device's invitation; the
-	// second device reuses the user (its time is the first device's).
-	r.userAt = t.Add(-6 * time.Minute)
-	if !first {
-		r.userAt = g.start.Add(time.Duration(k-1) * g.step).Add(-6 * time.Minute)
-	}
-	r.userID = seedID(r.userAt, seedUser, u)
-	r.upn = fmt.Sprintf("user%07d@contoso.com", u)
-	r.objectID = seedGUID(seedObjectID, u)
-	r.userName = fmt.Sprintf("User %d", u)
-	r.invID = seedID(r.invAt, seedInvitation, k)
-	r.deviceID = seedID(r.deviceAt, seedDevice, k)
-	r.enrollmentID = seedID(r.enrollAt, seedEnrollment, k)
-	r.passkeyID = seedID(r.registerAt, seedPasskey, k)
-	d := seedDevices[k%len(seedDevices)]
-	r.deviceName, r.platform, r.model = fmt.Sprintf("%s %d", d.name, u), d.platform, d.model
-	cred := seedHash(seedCredential, k)
-	r.credentialID = base64.RawURLEncoding.EncodeToString(cred[:])
-	// Entra's method ID is the credential ID in base64url with the
-	// padding replaced by its count (as the emulator makes them).
-	s := base64.URLEncoding.EncodeToString(cred[:])
-	trimmed := strings.TrimRight(s, "=")
-	r.methodID = trimmed + fmt.Sprint(len(s)-len(trimmed))
-	r.aaguid = seedAAGUID(k)
-	r.passkeyName = "passkeyd " + r.deviceName // the default display name template
-	tok, code, opts, ch := seedHash(seedToken, k), seedHash(seedCode, k), seedHash(seedOptions, k), seedHash(seedChallenge, k)
-	r.tokenHash, r.codeHash, r.optionsHash = tok[:], code[:], opts[:]
-	r.challenge = base64.RawURLEncoding.EncodeToString(ch[:])
-	return r
-}
-
-// seedAAGUID picks passkey k's AAGUID by its share; every thousandth
-// passkey is the rare model, so its count is exactly n/1000.
-func seedAAGUID(k int) string {
-	if k%1000 == 999 {
-		return seedAAGUIDs[len(seedAAGUIDs)-1].aaguid
-	}
-	h := seedHash(seedPasskey, k)
-	x := binary.BigEndian.Uint64(h[:8]) % 999
-	for _, a := range seedAAGUIDs {
-		if x < a.upTo {
-			return a.aaguid
-		}
-	}
-	return seedAAGUIDs[0].aaguid
-}
-
-func (g *seedGen) result() *SeedResult {
-	res := &SeedResult{Passkeys: g.n, Devices: g.n,
-		CommonAAGUID: seedAAGUIDs[0].aaguid, RareAAGUID: seedAAGUIDs[len(seedAAGUIDs)-1].aaguid}
-	if g.n == 0 {
-		return res
-	}
-	last, _ := userOf(g.n - 1)
-	res.Users = last + 1
-	res.MidPasskeyID = g.row(g.n / 2).passkeyID
-	// The first device of a two-device user, half-way down.
-	k := g.n / 2 / 3 * 3
-	if k+1 >= g.n {
-		k = 0
-	}
-	r := g.row(k)
-	res.UserID, res.DeviceID, res.PasskeyID, res.CredentialID = r.userID, r.deviceID, r.passkeyID, r.credentialID
-	return res
-}
-
-// seedHash is 32 deterministic, random-looking bytes for row kind tag
-// and index k. The first eight are a bijection of (tag, k), so values
-// never repeat; cheaper than SHA-256, which matters at a million rows.
-func seedHash(tag byte, k int) [32]byte {
-	var b [32]byte
-	x := mix64(uint64(k)<<8 | uint64(tag))
-	for i := range 4 {
-		binary.BigEndian.PutUint64(b[8*i:], x)
-		x = mix64(x + 0x9e3779b97f4a7c15)
-	}
-	return b
-}
-
-// mix64 is SplitMix64's finalizer, a bijection on 64-bit values.
-func mix64(x uint64) uint64 {
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
-
-// seedID is a UUIDv7 for row kind tag and index k, made at t: the time
-// orders IDs as the store's own UUIDv7s are ordered, and (tag, k) in the
-// random bits keeps every ID unique.
-func seedID(t time.Time, tag byte, k int) string {
-	var b uuid.UUID
-	ms := uint64(t.UnixMilli())
-	for i := range 6 {
-		b[i] = byte(ms >> (40 - 8*i))
-	}
-	h := seedHash(tag, k)
-	b[6] = 0x70 | tag&0x0f // version 7; rand_a begins with the kind
-	b[7] = h[0]
-	b[8] = 0x80 | h[1]&0x3f // RFC 9562 variant
-	b[9], b[10] = h[2], h[3]
-	binary.BigEndian.PutUint32(b[12:], uint32(k))
-	b[11] = byte(uint64(k) >> 32)
-	return b.String()
-}
-
-// seedGUID is a random-looking (version 4) GUID for kind tag and index k.
-func seedGUID(tag byte, k int) string {
-	h := seedHash(tag, k)
-	var b uuid.UUID
-	copy(b[:], h[:16])
-	b[6] = 0x40 | b[6]&0x0f
-	b[8] = 0x80 | b[8]&0x3f
-	return b.String()
 }
