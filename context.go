@@ -30,7 +30,20 @@ const (
 	requestIDKey
 	clientRequestIDKey
 	clientIPKey
+	deviceKey
 )
+
+// WithDevice returns a context carrying the device a request has just
+// authenticated as, so the service need not read it a second time.
+func WithDevice(ctx context.Context, d *Device) context.Context {
+	return context.WithValue(ctx, deviceKey, d)
+}
+
+// DeviceFrom returns the authenticated device of ctx, or nil.
+func DeviceFrom(ctx context.Context) *Device {
+	d, _ := ctx.Value(deviceKey).(*Device)
+	return d
+}
 
 // WithActor returns a context carrying a.
 func WithActor(ctx context.Context, a Actor) context.Context {

@@ -165,9 +165,16 @@ func (m *Manager) SkipEnrollment(ctx context.Context, deviceID string) error {
 
 // deviceContext loads an active device with its user and effective policy.
 func (m *Manager) deviceContext(ctx context.Context, deviceID string) (*passkeyd.Device, *passkeyd.User, *passkeyd.Policy, error) {
-	d, err := m.store.Device(ctx, deviceID)
-	if err != nil {
-		return nil, nil, nil, err
+	var d *passkeyd.Device
+	if ad := passkeyd.DeviceFrom(ctx); ad != nil && ad.ID == deviceID {
+		// The request's authentication read it a moment ago.
+		dc := *ad
+		d = &dc
+	} else {
+		var err error
+		if d, err = m.store.Device(ctx, deviceID); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	if d.State != passkeyd.DeviceActive {
 		return nil, nil, nil, passkeyd.Errorf(passkeyd.EGone, "this device was removed")

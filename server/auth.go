@@ -119,7 +119,7 @@ func (s *Server) deviceAuth(h deviceHandler) handlerFunc {
 		}
 		actor := passkeyd.Actor{Kind: "device", ID: d.ID}
 		infoFrom(r.Context()).actor = actor
-		r = r.WithContext(passkeyd.WithActor(r.Context(), actor))
+		r = r.WithContext(passkeyd.WithDevice(passkeyd.WithActor(r.Context(), actor), d))
 		return h(w, r, d)
 	}
 }

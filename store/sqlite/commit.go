@@ -153,7 +153,9 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			errs[i] = dbError(err, "could not start a transaction")
 			continue
 		}
-		errs[i] = db.runSavepoint(tx, r)
+		// A write alone in its batch needs no savepoint: if it fails,
+		// the whole transaction is rolled back.
+		errs[i] = db.runWrite(tx, r, len(batch) > 1)
 		if errs[i] == nil {
 			committed++
 		} else if isFatal(errs[i]) {
@@ -178,17 +180,22 @@ func (db *DB) commitBatch(batch []*writeReq) {
 	answer()
 }
 
-// runSavepoint runs one write inside SAVEPOINT w, releasing it on success
-// and rolling back to it on failure.
-func (db *DB) runSavepoint(tx *sql.Tx, r *writeReq) (err error) {
+// runWrite runs one write, inside SAVEPOINT w when others share the
+// transaction: released on success, rolled back to on failure.
+func (db *DB) runWrite(tx *sql.Tx, r *writeReq, savepoint bool) (err error) {
 	// Statements are not interruptible once the write started: see submit.
 	ctx := context.WithoutCancel(r.ctx)
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
-		return fatal(dbError(err, "could not start a transaction"))
+	if savepoint {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+			return fatal(dbError(err, "could not start a transaction"))
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = passkeyd.Errorf(passkeyd.EInternal, "write %s panicked: %v", r.op, p)
+		}
+		if !savepoint {
+			return // alone in the batch: commitBatch rolls back on failure
 		}
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO w`); rerr != nil {

@@ -156,3 +156,41 @@ func TestBackgroundCheckpoint(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A write alone in its batch runs without a savepoint: when it fails, the
+// whole transaction is rolled back, so nothing of it remains.
+func TestLoneFailingWriteLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	ev := passkeyd.AuditEvent{Actor: "test", Action: "t", Outcome: passkeyd.OutcomeSuccess}
+	err = db.write(ctx, "test", func(tx *txn) error {
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO t VALUES (1)`); err != nil {
+			return err
+		}
+		tx.audit(ev)
+		return passkeyd.Errorf(passkeyd.EInvalid, "refused after writing")
+	})
+	if passkeyd.ErrorCodeOf(err) != passkeyd.EInvalid {
+		t.Fatalf("write = %v, want the fn's error", err)
+	}
+	var rows, events int
+	db.rd.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&rows)
+	db.rd.QueryRowContext(ctx, `SELECT count(*) FROM audit_events`).Scan(&events)
+	if rows != 0 || events != 0 {
+		t.Errorf("after the failed write: %d rows, %d audit events; want none", rows, events)
+	}
+	// And the next write works.
+	if err := db.write(ctx, "test", func(tx *txn) error {
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO t VALUES (2)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
