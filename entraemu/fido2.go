@@ -288,7 +288,7 @@ func (e *Emulator) verifyCreate(r *http.Request, c *graphCall) (*Method, *graphE
 	}
 	delete(e.challenges, key)
 	m.visibleAt = e.now().Add(e.lag)
-	c.tenant.methods[c.user.ID] = append(c.tenant.methods[c.user.ID], m)
+	c.tenant.addMethod(m)
 	return m, nil
 }
 
@@ -431,8 +431,7 @@ func (e *Emulator) handleDelete(w http.ResponseWriter, r *http.Request, c *graph
 		i = -1 // not replicated yet: the delete misses it, the method stays
 	}
 	if i >= 0 {
-		ms := c.tenant.methods[c.user.ID]
-		c.tenant.methods[c.user.ID] = append(ms[:i:i], ms[i+1:]...)
+		c.tenant.removeMethod(c.user.ID, i)
 	}
 	e.mu.Unlock()
 	if i < 0 {

@@ -98,7 +98,11 @@ type tenantState struct {
 	apps    []*App
 	users   []*User
 	methods map[string][]*Method // by user object ID, in creation order
-	policy  passkeyd.Fido2Policy // validated and normalised; see policy.go
+	// byCredential indexes methods by credential ID: registration checks
+	// a credential is new across the whole tenant, and a scan of every
+	// method made that cost grow with the tenant.
+	byCredential map[string]*Method
+	policy       passkeyd.Fido2Policy // validated and normalised; see policy.go
 }
 
 func (t *tenantState) app(clientID string) *App {
@@ -122,14 +126,20 @@ func (t *tenantState) user(idOrUPN string) *User {
 
 // methodByCredentialID finds a credential in any user of the tenant.
 func (t *tenantState) methodByCredentialID(id []byte) *Method {
-	for _, ms := range t.methods {
-		for _, m := range ms {
-			if string(m.CredentialID) == string(id) {
-				return m
-			}
-		}
-	}
-	return nil
+	return t.byCredential[string(id)]
+}
+
+// addMethod appends a user's new method; caller holds e.mu.
+func (t *tenantState) addMethod(m *Method) {
+	t.methods[m.UserID] = append(t.methods[m.UserID], m)
+	t.byCredential[string(m.CredentialID)] = m
+}
+
+// removeMethod deletes the user's i-th method; caller holds e.mu.
+func (t *tenantState) removeMethod(userID string, i int) {
+	ms := t.methods[userID]
+	delete(t.byCredential, string(ms[i].CredentialID))
+	t.methods[userID] = append(ms[:i:i], ms[i+1:]...)
 }
 
 // tenant resolves a GUID or a domain; caller holds e.mu.
@@ -161,7 +171,7 @@ func (e *Emulator) AddTenant(t Tenant) (Tenant, error) {
 	if e.tenant(t.ID) != nil || e.tenant(t.Domain) != nil {
 		return Tenant{}, fmt.Errorf("entraemu: add tenant %s: already exists", t.Domain)
 	}
-	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}, policy: defaultFido2Policy()})
+	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}, byCredential: map[string]*Method{}, policy: defaultFido2Policy()})
 	return t, nil
 }
 

@@ -141,8 +141,10 @@ func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error
 // writeLazy is write for records whose loss in a crash of the database
 // server costs nothing but a retry or a sweep: an enrollment's issued
 // options (the device starts again) and a registration's outcome (the
-// intent stays, and manager.SweepRegistrations settles the passkey). It commits with synchronous_commit off: atomic and
-// consistent, but the commit does not wait for its WAL flush. The intent
+// intent stays, and manager.SweepRegistrations settles the passkey), and
+// idempotency records (see idempotency.go). It commits with
+// synchronous_commit off: atomic and consistent, but the commit does not
+// wait for its WAL flush. The intent
 // and outcome around Graph's create stay durable.
 func (db *DB) writeLazy(ctx context.Context, op string, fn func(t *txn) error) error {
 	return db.writeTx(ctx, op, false, fn)

@@ -11,13 +11,18 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
+// Idempotency records are written lazily (see writeLazy): a claim or an
+// outcome lost in a crash of the database server is one the request's own
+// durable writes, later in the same WAL, did not reach either, so a retry
+// finds the state as if the request had never run.
+
 // BeginIdempotent claims (scope, key); see passkeyd.Store. Two nodes
 // claiming the same key race on the primary key: the loser reads the
 // winner's row and answers "still being processed".
 func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []byte, now, expiresBefore time.Time) (*passkeyd.IdempotencyRecord, error) {
 	const op = "postgres.BeginIdempotent"
 	var rec *passkeyd.IdempotencyRecord
-	err := db.write(ctx, op, func(t *txn) error {
+	err := db.writeLazy(ctx, op, func(t *txn) error {
 		if _, err := t.tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, expiresBefore.UTC()); err != nil {
 			return dbError(err, "could not expire idempotency keys")
 		}
@@ -55,19 +60,24 @@ func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []
 
 // FinishIdempotent stores the response of a claimed key.
 func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error {
-	_, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, body_sealed = $2
-		WHERE scope = $3 AND key = $4 AND NOT done`, status, sealedBody, scope, key)
-	if err != nil {
-		return opError("postgres.FinishIdempotent", dbError(err, "could not store the idempotent response"))
-	}
-	return nil
+	return db.writeLazy(ctx, "postgres.FinishIdempotent", func(t *txn) error {
+		_, err := t.tx.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, body_sealed = $2
+			WHERE scope = $3 AND key = $4 AND NOT done`, status, sealedBody, scope, key)
+		return dbErrorOrNil(err, "could not store the idempotent response")
+	})
 }
 
 // AbandonIdempotent releases a claimed, unfinished key.
 func (db *DB) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND NOT done`, scope, key)
-	if err != nil {
-		return opError("postgres.AbandonIdempotent", dbError(err, "could not release the idempotency key"))
+	return db.writeLazy(ctx, "postgres.AbandonIdempotent", func(t *txn) error {
+		_, err := t.tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND NOT done`, scope, key)
+		return dbErrorOrNil(err, "could not release the idempotency key")
+	})
+}
+
+func dbErrorOrNil(err error, msg string) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return dbError(err, msg)
 }

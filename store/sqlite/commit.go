@@ -45,8 +45,8 @@ func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error
 // writeLazy is write for records whose loss in a power cut costs nothing
 // but a retry or a sweep: an enrollment's issued options (the device
 // starts again) and a registration's outcome (the intent stays, and
-// manager.SweepRegistrations settles the passkey by listing Entra).
-// Committed alone it uses synchronous NORMAL: atomic and consistent, safe
+// manager.SweepRegistrations settles the passkey by listing Entra), and
+// idempotency records (see idempotency.go). Committed alone it uses synchronous NORMAL: atomic and consistent, safe
 // from a process crash, and made durable by the next durable commit (the
 // WAL is one sequential file), but not fsync'd itself. In a batch with a
 // durable write it is simply durable too.

@@ -346,3 +346,19 @@ func TestInventoryQueriesNeedNoSort(t *testing.T) {
 		}
 	}
 }
+
+// Every claim of an Idempotency-Key deletes the expired keys first; that
+// must be an index range, not a scan of a day's keys on every request.
+func TestIdempotencyExpiryUsesIndex(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	var id, parent, unused int
+	var detail string
+	err := db.SQL().QueryRowContext(ctx, `EXPLAIN QUERY PLAN DELETE FROM idempotency_keys WHERE created_at < ?`, "x").
+		Scan(&id, &parent, &unused, &detail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, "SEARCH idempotency_keys USING INDEX idempotency_keys_created_at") {
+		t.Errorf("plan %q; want a search of idempotency_keys_created_at", detail)
+	}
+}

@@ -10,11 +10,18 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
+// Idempotency records are written lazily (see writeLazy): a claim or an
+// outcome lost in a power cut is one the request's own durable writes,
+// later in the same log, did not reach either, so a retry finds the state
+// as if the request had never run. The claim and the outcome then ride in
+// the enrollment's group-commit batches instead of costing a commit (and
+// an fsync) each.
+
 // BeginIdempotent claims (scope, key); see passkeyd.Store.
 func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []byte, now, expiresBefore time.Time) (*passkeyd.IdempotencyRecord, error) {
 	const op = "sqlite.BeginIdempotent"
 	var rec *passkeyd.IdempotencyRecord
-	err := db.write(ctx, op, func(t *txn) error {
+	err := db.writeLazy(ctx, op, func(t *txn) error {
 		if _, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, fmtTime(expiresBefore)); err != nil {
 			return dbError(err, "could not expire idempotency keys")
 		}
@@ -46,21 +53,19 @@ func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []
 
 // FinishIdempotent stores the response of a claimed key.
 func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?, body_sealed = ?
-		WHERE scope = ? AND key = ? AND done = 0`, status, sealedBody, scope, key)
-	if err != nil {
-		return opError("sqlite.FinishIdempotent", dbError(err, "could not store the idempotent response"))
-	}
-	return nil
+	return db.writeLazy(ctx, "sqlite.FinishIdempotent", func(t *txn) error {
+		_, err := t.tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?, body_sealed = ?
+			WHERE scope = ? AND key = ? AND done = 0`, status, sealedBody, scope, key)
+		return dbErrorOrNil(err, "could not store the idempotent response")
+	})
 }
 
 // AbandonIdempotent releases a claimed, unfinished key.
 func (db *DB) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND done = 0`, scope, key)
-	if err != nil {
-		return opError("sqlite.AbandonIdempotent", dbError(err, "could not release the idempotency key"))
-	}
-	return nil
+	return db.writeLazy(ctx, "sqlite.AbandonIdempotent", func(t *txn) error {
+		_, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND done = 0`, scope, key)
+		return dbErrorOrNil(err, "could not release the idempotency key")
+	})
 }
 
 func dbErrorOrNil(err error, msg string) error {
