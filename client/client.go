@@ -21,6 +21,7 @@ import (
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/bodyio"
 	"github.com/passkeyd/passkeyd/server/api"
 )
 
@@ -140,7 +141,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		return fmt.Errorf("client: %s %s: %w", cl.method, cl.path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
+	data, err := bodyio.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1), resp.ContentLength, c.maxResponse+1)
 	if err != nil {
 		return fmt.Errorf("client: %s %s: reading response: %w", cl.method, cl.path, err)
 	}

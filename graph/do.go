@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/bodyio"
 )
 
 // Response body limits. Creation options are observed at ~10 KB (the
@@ -98,7 +99,7 @@ func (c *Client) do(ctx context.Context, cl call) (*result, error) {
 			c.log.WarnContext(ctx, "Graph answered an undocumented success status", "op", cl.op,
 				"status", resp.StatusCode, "want", cl.want, "client_request_id", crid, "request_id", requestID)
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
+		body, err := bodyio.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1), resp.ContentLength, maxSuccessBody+1)
 		drainClose(resp)
 		if err != nil {
 			// Success was announced but the body is lost: for a create

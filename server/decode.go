@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/bodyio"
 	"github.com/passkeyd/passkeyd/server/api"
 )
 
@@ -24,7 +25,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64, opti
 	if r.ContentLength > limit {
 		return false, tooLarge(limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := bodyio.ReadAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -41,9 +42,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64, opti
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		return false, err
 	}
-	if err := checkJSONKeys(body); err != nil {
-		return false, err
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -54,82 +52,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64, opti
 	if _, err := dec.Token(); err != io.EOF {
 		return false, passkeyd.Errorf(passkeyd.EInvalid, "invalid JSON: unexpected data after the JSON value at offset %d", dec.InputOffset())
 	}
+	// The body is valid JSON now, which the key check relies on.
+	if err := checkJSONKeys(body); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
 // maxJSONDepth bounds the nesting of a request body; no request of the
 // API nests more than a few levels.
 const maxJSONDepth = 32
-
-// errStopWalk ends checkJSONKeys at a syntax error, which the strict
-// decode that follows reports with its usual precise message.
-var errStopWalk = errors.New("stop walking")
-
-// checkJSONKeys refuses a body whose first JSON value repeats a key in an
-// object, or nests deeper than maxJSONDepth. encoding/json silently keeps
-// the last of repeated keys, and matches keys to fields regardless of
-// case, so {"role":"viewer","ROLE":"admin"} would pass a proxy or log that
-// reads the first one and be decoded as the second: keys equal under case
-// folding are therefore duplicates too. Syntax errors are left to the
-// strict decode.
-func checkJSONKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	// Numbers stay text: a number that does not fit a float64 must not
-	// end the walk before the keys after it are seen.
-	dec.UseNumber()
-	if err := walkJSON(dec, 0, ""); err != nil && err != errStopWalk {
-		return err
-	}
-	return nil
-}
-
-// walkJSON reads one JSON value at the given depth; path names it for
-// error messages ("" for the body itself).
-func walkJSON(dec *json.Decoder, depth int, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errStopWalk
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	if depth >= maxJSONDepth {
-		return passkeyd.Errorf(passkeyd.EInvalid, "invalid JSON at offset %d: nesting too deep (more than %d levels)", max(dec.InputOffset()-1, 0), maxJSONDepth)
-	}
-	if delim == '[' {
-		for i := 0; dec.More(); i++ {
-			if err := walkJSON(dec, depth+1, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	} else {
-		seen := make(map[string]string)
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return errStopWalk
-			}
-			key, _ := tok.(string)
-			field := safeFieldName(key)
-			if path != "" {
-				field = path + "." + field
-			}
-			folded := strings.ToLower(strings.ToUpper(key))
-			if first, dup := seen[folded]; dup {
-				return duplicateKey(key, first, path, field)
-			}
-			seen[folded] = key
-			if err := walkJSON(dec, depth+1, field); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return errStopWalk
-	}
-	return nil
-}
 
 // duplicateKey is the error for key repeating first (equal, or equal but
 // for case) in the object at path; field is the key's own path.

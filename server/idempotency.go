@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	passkeyd "github.com/passkeyd/passkeyd"
+	"github.com/passkeyd/passkeyd/internal/bodyio"
 )
 
 // Idempotency stores the outcomes of requests made with an
@@ -49,7 +50,7 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		if len(key) > 255 || !printableASCII(key) {
 			return fieldErr("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIdempotentBody))
+		body, err := bodyio.ReadAll(http.MaxBytesReader(w, r.Body, maxIdempotentBody), r.ContentLength, maxIdempotentBody)
 		if err != nil {
 			return passkeyd.Errorf(passkeyd.ETooLarge, "the request body is larger than %d bytes", maxIdempotentBody)
 		}
