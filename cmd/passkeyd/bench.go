@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,10 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
@@ -42,6 +47,8 @@ type benchOptions struct {
 	paced       int
 	scale       string
 	scaleOnly   bool
+	perUser     int
+	rounds      int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -65,7 +72,9 @@ See docs/benchmarks.md for the method and the targets.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.providers, "providers", 50, "concurrent software providers (one user and device each)")
-	f.IntVar(&o.enrollments, "enrollments", 500, "enrollments per phase (direct, then through passkeyd)")
+	f.IntVar(&o.perUser, "passkeys-per-user", 5, "passkeys a user holds before its provider moves on to a new user and device (0: one user per provider for the whole run, whose excludeCredentials list then grows with every enrollment)")
+	f.IntVar(&o.enrollments, "enrollments", 1000, "enrollments per phase (direct, then through passkeyd)")
+	f.IntVar(&o.rounds, "rounds", 3, "times the direct and mediated phases run, one after the other; the ratio reported is the median round's")
 	f.IntVar(&o.wipe, "wipe", 2000, "passkeys to seed and then revoke by AAGUID (0 skips the wipe)")
 	f.StringVar(&o.quota, "quota", "3000/150s", "the write quota per app+tenant, LIMIT/WINDOW (Graph: 3000/150s)")
 	f.Float64Var(&o.quotaScale, "quota-scale", 0.02, "multiply the quota's limit and window by this: same rate, smaller burst (0.02: 60 writes per 3 s)")
@@ -86,18 +95,17 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	if o.providers < 1 || o.providers > 1000 {
 		return fmt.Errorf("--providers must be 1 to 1000, not %d", o.providers)
 	}
+	if o.rounds < 1 || o.rounds > 99 {
+		return fmt.Errorf("--rounds must be 1 to 99, not %d", o.rounds)
+	}
+	if o.perUser < 0 {
+		return fmt.Errorf("--passkeys-per-user must not be negative, not %d", o.perUser)
+	}
 	if o.enrollments < 1 || o.wipe < 0 {
 		return errors.New("--enrollments must be positive and --wipe not negative")
 	}
 	if o.pacedRate < 0 || o.paced < 0 {
 		return errors.New("--paced-rate and --paced-enrollments must not be negative")
-	}
-	mediated := o.enrollments
-	if o.pacedRate > 0 {
-		mediated += o.paced
-	}
-	if o.wipe > 0 && o.wipe < mediated {
-		return fmt.Errorf("--wipe (%d) must be at least the enrollments made through passkeyd (%d, --enrollments plus --paced-enrollments): the wipe revokes them too", o.wipe, mediated)
 	}
 	q, err := entraemu.ParseWriteQuota(o.quota)
 	if err != nil {
@@ -125,6 +133,7 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 	rep := &bench.Report{Machine: bench.ThisMachine(), Config: bench.RunConfig{
 		Providers: o.providers, Enrollments: o.enrollments, Wipe: o.wipe, Quota: o.quota, QuotaScale: o.quotaScale,
 		EnforcedLimit: q.Limit, EnforcedWindowSeconds: q.Window.Seconds(), JobConcurrency: o.jobs,
+		PasskeysPerUser: o.perUser,
 	}}
 	stores := []string{""}
 	if o.postgres != "" {
@@ -162,6 +171,14 @@ func runBench(ctx context.Context, out, progress io.Writer, o benchOptions) erro
 		fmt.Fprintln(out, "\nfigures written to", o.jsonFile)
 	}
 	return nil
+}
+
+// ratio is a ÷ b, 0 when b is.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 func storeName(dbURL string) string {
@@ -210,10 +227,63 @@ type benchRun struct {
 	emu         *entraemu.Emulator
 	app         *app
 	admin       *client.Client
+	hc          *http.Client // trusts the emulator's CA, for device registration
+	deviceHC    *http.Client // the devices' API calls
 	tenant      string
-	users       []string // UPNs, one per provider
-	devices     []*client.Client
-	directUsers []string // UPNs of the direct phases' users, one per provider
+	runID       string
+	users       []string         // UPNs of the users enrolled through passkeyd
+	devices     []*client.Client // their devices, as users
+	mediated    *seats           // which of users each worker enrolls for
+	directUsers []string         // UPNs of the direct phases' users
+	direct      *seats           // which of directUsers each worker enrolls for
+}
+
+// seats hands each worker the user it enrolls for next. A user holds at
+// most perUser passkeys (0: no limit); then the worker moves on to a user
+// no worker had yet. Without a limit a user's excludeCredentials list, which
+// Graph sends and passkeyd relays in every set of creation options, grows
+// with every enrollment of the run: at 4,000 enrollments by 50 providers a
+// user held 80 passkeys, far from what people hold, and JSON dominated.
+type seats struct {
+	perUser int
+	cur     []seat       // by worker; worker w alone touches cur[w]
+	next    atomic.Int64 // the first user no worker had
+	users   func() int   // how many users are provisioned
+}
+
+type seat struct{ user, made int }
+
+func newSeats(workers, perUser int, users func() int) *seats {
+	s := &seats{perUser: perUser, cur: make([]seat, workers), users: users}
+	for w := range s.cur {
+		s.cur[w].user = w
+	}
+	s.next.Store(int64(workers))
+	return s
+}
+
+// take returns the user worker w enrolls for next.
+func (s *seats) take(w int) (int, error) {
+	c := &s.cur[w]
+	if s.perUser > 0 && c.made >= s.perUser {
+		c.user, c.made = int(s.next.Add(1)-1), 0
+	}
+	if c.user >= s.users() {
+		return 0, fmt.Errorf("bench: worker %d needs user %d, only %d are provisioned", w, c.user, s.users())
+	}
+	c.made++
+	return c.user, nil
+}
+
+// need is how many users a phase of n more enrollments may reach: a worker
+// takes a new user only after making perUser passkeys for its last one,
+// so the workers take at most n/perUser new users, plus one each for the
+// users they leave part-used at the end.
+func (s *seats) need(n int) int {
+	if s.perUser == 0 {
+		return len(s.cur)
+	}
+	return int(s.next.Load()) + n/s.perUser + len(s.cur)
 }
 
 func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
@@ -234,47 +304,85 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 		return nil, err
 	}
 	de := bench.DirectEnroller{Graph: gc, TimeoutMinutes: 5}
-	direct, dcost, err := r.phase(ctx, name+" direct", func(ctx context.Context, w int) error {
-		_, err := de.Enroll(ctx, authenticator.New(), r.directUsers[w])
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	sr.Direct = direct
-
-	mediated, mcost, err := r.phase(ctx, name+" via passkeyd", r.enrollMediated)
-	if err != nil {
-		return nil, err
-	}
-	sr.Mediated = mediated
-	if direct.PerSecond > 0 {
-		sr.ThroughputRatio = mediated.PerSecond / direct.PerSecond
-	}
-	sr.AddedP50MS = mediated.Latency.P50MS - direct.Latency.P50MS
-	sr.AddedP99MS = mediated.Latency.P99MS - direct.Latency.P99MS
-	enrolled := mediated.Latency.Count
-	if r.o.pacedRate > 0 && r.o.paced > 0 {
-		if sr.Paced, err = r.pacedPhases(ctx, name, func(ctx context.Context, w int) error {
-			_, err := de.Enroll(ctx, authenticator.New(), r.directUsers[w])
+	enrollDirect := func(ctx context.Context, w int) error {
+		i, err := r.direct.take(w)
+		if err != nil {
 			return err
-		}); err != nil {
+		}
+		_, err = de.Enroll(ctx, authenticator.New(), r.directUsers[i])
+		return err
+	}
+	type round struct {
+		direct, mediated bench.EnrollReport
+		dcost, mcost     bench.Cost
+	}
+	var rounds []round
+	for i := range r.o.rounds {
+		label := ""
+		if r.o.rounds > 1 {
+			label = fmt.Sprintf(" %d/%d", i+1, r.o.rounds)
+		}
+		if err := r.provision(ctx, r.o.enrollments, false); err != nil {
 			return nil, err
 		}
-		enrolled += sr.Paced.Mediated.Count
+		direct, dcost, err := r.phase(ctx, name+" direct"+label, enrollDirect)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.provision(ctx, r.o.enrollments, true); err != nil {
+			return nil, err
+		}
+		mediated, mcost, err := r.phase(ctx, name+" via passkeyd"+label, r.enrollMediated)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, round{direct, mediated, dcost, mcost})
+		sr.Rounds = append(sr.Rounds, bench.Round{DirectPerSecond: direct.PerSecond, MediatedPerSecond: mediated.PerSecond,
+			Ratio: ratio(mediated.PerSecond, direct.PerSecond)})
 	}
-	if n := float64(r.o.enrollments); n > 0 {
-		sr.PasskeydCPUPerEnrollmentMS = float64((mcost.CPU - dcost.CPU).Microseconds()) / 1000 / n
-		sr.PasskeydAllocBytesPerEnroll = (float64(mcost.AllocBytes) - float64(dcost.AllocBytes)) / n
-		sr.PasskeydAllocObjsPerEnroll = (float64(mcost.AllocObjs) - float64(dcost.AllocObjs)) / n
+	byRatio := slices.Clone(rounds)
+	slices.SortFunc(byRatio, func(a, b round) int {
+		return cmp.Compare(ratio(a.mediated.PerSecond, a.direct.PerSecond), ratio(b.mediated.PerSecond, b.direct.PerSecond))
+	})
+	median := byRatio[len(byRatio)/2]
+	sr.Direct, sr.Mediated = median.direct, median.mediated
+	sr.ThroughputRatio = ratio(median.mediated.PerSecond, median.direct.PerSecond)
+	sr.AddedP50MS = sr.Mediated.Latency.P50MS - sr.Direct.Latency.P50MS
+	sr.AddedP99MS = sr.Mediated.Latency.P99MS - sr.Direct.Latency.P99MS
+	sr.Direct.Errors, sr.Mediated.Errors = 0, 0
+	var cpu time.Duration
+	var allocBytes, allocObjs float64
+	for _, rd := range rounds {
+		sr.Direct.Errors += rd.direct.Errors
+		sr.Mediated.Errors += rd.mediated.Errors
+		cpu += rd.mcost.CPU - rd.dcost.CPU
+		allocBytes += float64(rd.mcost.AllocBytes) - float64(rd.dcost.AllocBytes)
+		allocObjs += float64(rd.mcost.AllocObjs) - float64(rd.dcost.AllocObjs)
+	}
+	// CPU and allocations over every round: more samples, less noise.
+	if n := float64(r.o.enrollments * r.o.rounds); n > 0 {
+		sr.PasskeydCPUPerEnrollmentMS = float64(cpu.Microseconds()) / 1000 / n
+		sr.PasskeydAllocBytesPerEnroll = allocBytes / n
+		sr.PasskeydAllocObjsPerEnroll = allocObjs / n
+	}
+	if r.o.pacedRate > 0 && r.o.paced > 0 {
+		if err := r.provision(ctx, r.o.paced, false); err != nil {
+			return nil, err
+		}
+		if err := r.provision(ctx, r.o.paced, true); err != nil {
+			return nil, err
+		}
+		if sr.Paced, err = r.pacedPhases(ctx, name, enrollDirect); err != nil {
+			return nil, err
+		}
 	}
 
 	if r.o.wipe > 0 {
-		if sr.Wipe, err = r.wipe(ctx, r.o.wipe-enrolled); err != nil {
+		if sr.Wipe, err = r.wipe(ctx, r.o.wipe); err != nil {
 			return nil, err
 		}
 	}
-	sr.PasskeysStored, err = r.countPasskeys(ctx, "")
+	sr.PasskeysStored, err = r.countPasskeys(ctx, passkeyd.PasskeyFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -303,23 +411,12 @@ func (r *benchRun) setUp(ctx context.Context, log *slog.Logger) error {
 	r.emu = emu
 	s := emu.Settings()
 	r.tenant = s.TenantID
-	run := time.Now().UTC().Format("150405")
-	for i := range r.o.providers {
-		u, err := emu.AddUser(s.TenantID, entraemu.User{UPN: fmt.Sprintf("bench%s-%04d@%s", run, i, s.Domain), DisplayName: fmt.Sprintf("Bench %d", i)})
-		if err != nil {
-			emu.Close()
-			return err
-		}
-		r.users = append(r.users, u.UPN)
-		// The direct phases enroll other users: the lists Graph returns
-		// (excludeCredentials) then grow alike in both paths.
-		du, err := emu.AddUser(s.TenantID, entraemu.User{UPN: fmt.Sprintf("benchd%s-%04d@%s", run, i, s.Domain), DisplayName: fmt.Sprintf("Bench direct %d", i)})
-		if err != nil {
-			emu.Close()
-			return err
-		}
-		r.directUsers = append(r.directUsers, du.UPN)
-	}
+	r.runID = time.Now().UTC().Format("150405")
+	// The direct phases enroll other users than passkeyd does, by the same
+	// rotation: the lists Graph returns (excludeCredentials) are alike in
+	// both paths.
+	r.mediated = newSeats(r.o.providers, r.o.perUser, func() int { return len(r.devices) })
+	r.direct = newSeats(r.o.providers, r.o.perUser, func() int { return len(r.directUsers) })
 
 	cfg := defaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.Dev = filepath.Join(r.dir, storeName(r.dbURL)), "127.0.0.1:0", true
@@ -356,29 +453,89 @@ func (r *benchRun) setUp(ctx context.Context, log *slog.Logger) error {
 	if _, _, err := r.admin.UpdatePolicy(ctx, *pol); err != nil {
 		return fmt.Errorf("set the default policy's Entra passkey to required: %w", err)
 	}
-	hc := httpClientTrusting(emu.CACertPEM())
-	for i, upn := range r.users {
-		r.bar.draw(i, len(r.users), "registering devices")
-		u, err := r.admin.CreateUser(ctx, passkeyd.User{UPN: upn})
-		if err != nil {
-			return fmt.Errorf("create user: %w", err)
-		}
-		_, code, err := r.admin.CreateInvitation(ctx, u.ID, time.Hour)
-		if err != nil {
-			return fmt.Errorf("invite: %w", err)
-		}
-		auth := authenticator.New()
-		if _, err := provider.New(auth, hc).Register(ctx, a.url, code, passkeyd.DeviceInfo{Name: fmt.Sprintf("bench %d", i)}); err != nil {
-			return fmt.Errorf("register a device: %w", err)
-		}
-		tok, _ := auth.Data("device_token")
-		dc, err := client.New(a.url, client.WithToken(passkeyd.Secret(tok)))
-		if err != nil {
-			return err
-		}
-		r.devices = append(r.devices, dc)
-	}
+	r.hc = httpClientTrusting(emu.CACertPEM())
+	// Each device keeps its connection between its requests, as a real
+	// one does. (With http.DefaultTransport, which keeps 2 idle
+	// connections per host, most of 50 providers' requests opened a new
+	// connection: churn no deployment has, at passkeyd's expense.)
+	r.deviceHC = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 2 * r.o.providers, IdleConnTimeout: time.Minute}}
 	return nil
+}
+
+// provision makes sure the next phase of n enrollments through passkeyd
+// (mediated) or directly against Graph finds a user for each of them.
+// Users are made before the phase, so that their cost is not timed.
+func (r *benchRun) provision(ctx context.Context, n int, mediated bool) error {
+	if !mediated {
+		s := r.emu.Settings()
+		for i := len(r.directUsers); i < r.direct.need(n); i++ {
+			u, err := r.emu.AddUser(s.TenantID, entraemu.User{UPN: fmt.Sprintf("benchd%s-%05d@%s", r.runID, i, s.Domain), DisplayName: fmt.Sprintf("Bench direct %d", i)})
+			if err != nil {
+				return err
+			}
+			r.directUsers = append(r.directUsers, u.UPN)
+		}
+		return nil
+	}
+	first, want := len(r.devices), r.mediated.need(n)
+	if want <= first {
+		return nil
+	}
+	devices := make([]*client.Client, want-first)
+	upns := make([]string, want-first)
+	var next atomic.Int64
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(devices); i = int(next.Add(1) - 1) {
+				r.bar.draw(int(done.Add(1)), len(devices), "adding users and devices")
+				var err error
+				if upns[i], devices[i], err = r.addDevice(ctx, first+i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	r.users = append(r.users, upns...)
+	r.devices = append(r.devices, devices...)
+	return nil
+}
+
+// addDevice adds user i to Entra and passkeyd, and registers a device for
+// it with an invitation, as an admin and the user would.
+func (r *benchRun) addDevice(ctx context.Context, i int) (string, *client.Client, error) {
+	s := r.emu.Settings()
+	eu, err := r.emu.AddUser(s.TenantID, entraemu.User{UPN: fmt.Sprintf("bench%s-%05d@%s", r.runID, i, s.Domain), DisplayName: fmt.Sprintf("Bench %d", i)})
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := r.admin.CreateUser(ctx, passkeyd.User{UPN: eu.UPN})
+	if err != nil {
+		return "", nil, fmt.Errorf("create user: %w", err)
+	}
+	_, code, err := r.admin.CreateInvitation(ctx, u.ID, time.Hour)
+	if err != nil {
+		return "", nil, fmt.Errorf("invite: %w", err)
+	}
+	auth := authenticator.New()
+	if _, err := provider.New(auth, r.hc).Register(ctx, r.app.url, code, passkeyd.DeviceInfo{Name: fmt.Sprintf("bench %d", i)}); err != nil {
+		return "", nil, fmt.Errorf("register a device: %w", err)
+	}
+	tok, _ := auth.Data("device_token")
+	dc, err := client.New(r.app.url, client.WithToken(passkeyd.Secret(tok)), client.WithHTTPClient(r.deviceHC))
+	if err != nil {
+		return "", nil, err
+	}
+	return eu.UPN, dc, nil
 }
 
 // enrollMediated is one enrollment through passkeyd's device API, as
@@ -388,18 +545,35 @@ func (r *benchRun) setUp(ctx context.Context, log *slog.Logger) error {
 // user refuses to make another (excludeCredentials). The direct baseline
 // does the same, so both pay the same client-side cost.
 func (r *benchRun) enrollMediated(ctx context.Context, w int) error {
-	eo, err := r.devices[w].EnrollmentOptions(ctx)
-	if err != nil {
-		return fmt.Errorf("enrollment options: %w", err)
+	return r.enrollMediatedAs(authenticator.DefaultAAGUID)(ctx, w)
+}
+
+// wipeAAGUID is the model of the wipe's passkeys: the wipe revokes them
+// by AAGUID, and only them, whatever the enrollment phases made.
+const wipeAAGUID = "5e1f0c6a-9b2d-4c3e-8f7a-0d1b2c3e4f5a"
+
+// enrollMediatedAs is enrollMediated with an authenticator of the given
+// AAGUID.
+func (r *benchRun) enrollMediatedAs(aaguid string) func(context.Context, int) error {
+	model := uuid.MustParse(aaguid)
+	return func(ctx context.Context, w int) error {
+		i, err := r.mediated.take(w)
+		if err != nil {
+			return err
+		}
+		eo, err := r.devices[i].EnrollmentOptions(ctx)
+		if err != nil {
+			return fmt.Errorf("enrollment options: %w", err)
+		}
+		att, err := authenticator.New(authenticator.WithAAGUID(model)).MakeCredential(eo.PublicKey)
+		if err != nil {
+			return fmt.Errorf("make credential: %w", err)
+		}
+		if _, err := r.devices[i].CompleteEnrollment(ctx, eo.EnrollmentID, att.Credential()); err != nil {
+			return fmt.Errorf("complete enrollment: %w", err)
+		}
+		return nil
 	}
-	att, err := authenticator.New().MakeCredential(eo.PublicKey)
-	if err != nil {
-		return fmt.Errorf("make credential: %w", err)
-	}
-	if _, err := r.devices[w].CompleteEnrollment(ctx, eo.EnrollmentID, att.Credential()); err != nil {
-		return fmt.Errorf("complete enrollment: %w", err)
-	}
-	return nil
 }
 
 // phase runs --enrollments operations on --providers workers and reports
@@ -470,15 +644,18 @@ func (r *benchRun) pacedPhases(ctx context.Context, name string, direct func(con
 	return pr, nil
 }
 
-// wipe seeds extra passkeys through passkeyd's own enrollment (quota
-// off), then turns the write quota on and revokes every passkey of the
-// provider's AAGUID, waiting until none is left revoking.
+// wipe seeds n passkeys of wipeAAGUID through passkeyd's own enrollment
+// (quota off), then turns the write quota on and revokes every passkey of
+// that AAGUID, waiting until none is left revoking.
 func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, error) {
 	wr := &bench.WipeReport{SeedMethod: "passkeyd device API enrollments by the providers, quota off"}
 	t0 := time.Now()
 	if extra > 0 {
+		if err := r.provision(ctx, extra, true); err != nil {
+			return nil, err
+		}
 		res, err := bench.Load{Workers: r.o.providers, Total: extra,
-			Progress: func(n int) { r.bar.draw(n, extra, "seeding passkeys for the wipe") }}.Run(ctx, r.enrollMediated)
+			Progress: func(n int) { r.bar.draw(n, extra, "seeding passkeys for the wipe") }}.Run(ctx, r.enrollMediatedAs(wipeAAGUID))
 		if err != nil {
 			return nil, err
 		}
@@ -487,7 +664,7 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 		}
 	}
 	wr.SeedSeconds = time.Since(t0).Seconds()
-	active, err := r.countPasskeys(ctx, passkeyd.PasskeyActive)
+	active, err := r.countPasskeys(ctx, passkeyd.PasskeyFilter{State: passkeyd.PasskeyActive, AAGUID: wipeAAGUID})
 	if err != nil {
 		return nil, err
 	}
@@ -505,7 +682,7 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 	}
 	before, qBefore := r.emu.Stats(), r.emu.QuotaStats()
 	start := time.Now()
-	res, err := r.admin.RevokePasskeys(ctx, passkeyd.PasskeyFilter{AAGUID: authenticator.DefaultAAGUID})
+	res, err := r.admin.RevokePasskeys(ctx, passkeyd.PasskeyFilter{AAGUID: wipeAAGUID})
 	if err != nil {
 		return nil, fmt.Errorf("revoke by AAGUID: %w", err)
 	}
@@ -513,7 +690,11 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 	inEntra := func() int {
 		n := 0
 		for _, u := range r.users {
-			n += len(r.emu.Methods(r.tenant, u))
+			for _, m := range r.emu.Methods(r.tenant, u) {
+				if strings.EqualFold(m.AAGUID, wipeAAGUID) {
+					n++
+				}
+			}
 		}
 		return n
 	}
@@ -548,7 +729,7 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 	wr.DeleteCalls = after.GraphCalls[entraemu.OpDelete] - before.GraphCalls[entraemu.OpDelete]
 	wr.Throttled = qAfter.Throttled - qBefore.Throttled
 	wr.TokenRequests = after.TokenRequests - before.TokenRequests
-	if wr.Revoked, err = r.countPasskeys(ctx, passkeyd.PasskeyRevoked); err != nil {
+	if wr.Revoked, err = r.countPasskeys(ctx, passkeyd.PasskeyFilter{State: passkeyd.PasskeyRevoked, AAGUID: wipeAAGUID}); err != nil {
 		return nil, err
 	}
 	wr.LeftInEntra = inEntra()
@@ -566,10 +747,10 @@ func (r *benchRun) wipe(ctx context.Context, extra int) (*bench.WipeReport, erro
 	return wr, nil
 }
 
-// countPasskeys pages through the inventory (state "" counts all).
-func (r *benchRun) countPasskeys(ctx context.Context, state passkeyd.PasskeyState) (int, error) {
+// countPasskeys pages through the inventory of passkeys matching f.
+func (r *benchRun) countPasskeys(ctx context.Context, f passkeyd.PasskeyFilter) (int, error) {
 	n := 0
-	f := passkeyd.PasskeyFilter{State: state, Page: passkeyd.Page{Limit: passkeyd.MaxPageSize}}
+	f.Page = passkeyd.Page{Limit: passkeyd.MaxPageSize}
 	for {
 		pks, next, err := r.admin.Passkeys(ctx, f)
 		if err != nil {
