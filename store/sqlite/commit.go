@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -76,6 +77,7 @@ func (db *DB) submit(ctx context.Context, op string, durable bool, fn func(t *tx
 func (db *DB) commitLoop() {
 	defer close(db.loopDone)
 	batch := make([]*writeReq, 0, maxBatch)
+	busy := false
 	for {
 		select {
 		case r := <-db.writes:
@@ -83,18 +85,35 @@ func (db *DB) commitLoop() {
 		case <-db.closed:
 			return
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-db.writes:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+		db.fill(&batch)
+		for i := 0; busy && i < lingerYields && len(batch) < maxBatch; i++ {
+			runtime.Gosched()
+			db.fill(&batch)
 		}
+		busy = len(batch) > 1
 		db.commitBatch(batch)
 		clear(batch)
 		db.checkpointIfLarge(context.Background())
+	}
+}
+
+// lingerYields is how many times the committer, under load, lets the
+// goroutines that are about to write run before it commits: each commit
+// writes the pages its writes share (the tails of the audit log and of
+// the indexes in time order) once, so fewer, larger batches cost less.
+// Yielding idles nothing: under load other goroutines are runnable, and
+// without load (the last batch was one write) the committer does not wait.
+const lingerYields = 8
+
+// fill adds the writes waiting now to batch, up to maxBatch.
+func (db *DB) fill(batch *[]*writeReq) {
+	for len(*batch) < maxBatch {
+		select {
+		case r := <-db.writes:
+			*batch = append(*batch, r)
+		default:
+			return
+		}
 	}
 }
 
