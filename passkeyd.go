@@ -288,10 +288,11 @@ type Enrollment struct {
 	State              EnrollmentState `json:"state"`
 	ChallengeExpiresAt time.Time       `json:"challenge_expires_at"`
 	// OptionsHash is SHA-256 of the publicKey options given to the device;
-	// Challenge is the challenge string, kept to pre-check clientDataJSON.
-	OptionsHash []byte    `json:"-"`
-	Challenge   string    `json:"-"`
-	RPID        string    `json:"-"`
+	// ChallengeDigest is ChallengeDigest of their challenge, kept to
+	// pre-check clientDataJSON (the challenge itself runs to kilobytes).
+	OptionsHash     []byte `json:"-"`
+	ChallengeDigest string `json:"-"`
+	RPID            string `json:"-"`
 	PasskeyID   string    `json:"passkey_id,omitempty"`
 	Error       string    `json:"error,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`

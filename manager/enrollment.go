@@ -62,7 +62,7 @@ func (m *Manager) BeginEnrollment(ctx context.Context, deviceID string) (*passke
 		State:              passkeyd.EnrollmentOptionsIssued,
 		ChallengeExpiresAt: opts.ChallengeTimeout,
 		OptionsHash:        sum[:],
-		Challenge:          opts.Challenge,
+		ChallengeDigest:    challengeDigestOf(opts.Challenge),
 		RPID:               opts.RPID,
 		CreatedAt:          now,
 		UpdatedAt:          now,
@@ -114,7 +114,7 @@ func (m *Manager) FinishEnrollment(ctx context.Context, deviceID, enrollmentID s
 		}
 		return nil, passkeyd.Errorf(passkeyd.EGone, "the enrollment expired at %s: request new options", e.ChallengeExpiresAt.UTC().Format(time.RFC3339))
 	}
-	att, err := precheckCredential(cred, e.Challenge, e.RPID)
+	att, err := precheckCredential(cred, e.ChallengeDigest, e.RPID)
 	if err != nil {
 		m.audit(ctx, failure(m.event(ctx, "enrollment.credential_rejected", "enrollment", e.ID, nil), passkeyd.ErrorMessage(err)))
 		return nil, err

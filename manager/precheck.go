@@ -34,8 +34,9 @@ type checkedCredential struct {
 // answered precisely and costs no Graph call: sizes and encodings, client
 // data (type, challenge, origin), authenticator data (rpIdHash, UP, UV,
 // attested credential data) and that the credential IDs agree. Entra
-// verifies the attestation itself.
-func precheckCredential(cred passkeyd.Credential, challenge, rpID string) (*checkedCredential, error) {
+// verifies the attestation itself. challengeDigest is challengeDigestOf
+// the challenge of the enrollment's options.
+func precheckCredential(cred passkeyd.Credential, challengeDigest, rpID string) (*checkedCredential, error) {
 	var fe passkeyd.FieldErrors
 	id := decodeField(&fe, "credential.id", cred.ID, maxCredentialIDLen)
 	cdj := decodeField(&fe, "credential.client_data_json", cred.ClientDataJSON, maxClientDataLen)
@@ -63,7 +64,7 @@ func precheckCredential(cred passkeyd.Credential, challenge, rpID string) (*chec
 	switch {
 	case cd.Type != protocol.CreateCeremony:
 		return nil, rejected("client data type is %q, want %q", cd.Type, protocol.CreateCeremony)
-	case cd.Challenge != challenge:
+	case challengeDigestOf(cd.Challenge) != challengeDigest:
 		return nil, rejected("client data challenge does not match the enrollment's challenge")
 	case cd.Origin != "https://"+rpID:
 		return nil, rejected("client data origin is %q, want %q", truncate(cd.Origin, 100), "https://"+rpID)
@@ -133,4 +134,13 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// challengeDigestOf is what an enrollment keeps of Graph's challenge:
+// SHA-256, base64url. Entra's challenges run to kilobytes (a sealed
+// token), and stored whole they filled two overflow pages of every
+// enrollment row, rewritten at each of its state changes.
+func challengeDigestOf(challenge string) string {
+	sum := sha256.Sum256([]byte(challenge))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

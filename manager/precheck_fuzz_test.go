@@ -51,7 +51,7 @@ func fuzzCredential(f *testing.F) passkeyd.Credential {
 func FuzzPrecheckCredential(f *testing.F) {
 	good := fuzzCredential(f)
 	// The seed must pass, or the target would only explore refusals.
-	if _, err := precheckCredential(good, fuzzChallenge, fuzzRPID); err != nil {
+	if _, err := precheckCredential(good, challengeDigestOf(fuzzChallenge), fuzzRPID); err != nil {
 		f.Fatalf("the valid credential is refused: %v", err)
 	}
 	cdj, err := base64.RawURLEncoding.DecodeString(good.ClientDataJSON)
@@ -96,7 +96,7 @@ func FuzzPrecheckCredential(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, id, cdj, ao string, ext []byte) {
 		cred := passkeyd.Credential{ID: id, ClientDataJSON: cdj, AttestationObject: ao, ClientExtensionResults: ext}
-		got, err := precheckCredential(cred, fuzzChallenge, fuzzRPID)
+		got, err := precheckCredential(cred, challengeDigestOf(fuzzChallenge), fuzzRPID)
 		if err != nil {
 			var e *passkeyd.Error
 			if !errors.As(err, &e) {

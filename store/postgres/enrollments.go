@@ -6,12 +6,12 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
-const enrollmentColumns = `id, user_id, device_id, state, challenge_expires_at, options_hash, challenge, rp_id,
+const enrollmentColumns = `id, user_id, device_id, state, challenge_expires_at, options_hash, challenge_digest, rp_id,
 	passkey_id, error, created_at, updated_at`
 
 func scanEnrollment(r rowScanner) (passkeyd.Enrollment, error) {
 	var e passkeyd.Enrollment
-	err := r.Scan(&e.ID, &e.UserID, &e.DeviceID, &e.State, &e.ChallengeExpiresAt, &e.OptionsHash, &e.Challenge, &e.RPID,
+	err := r.Scan(&e.ID, &e.UserID, &e.DeviceID, &e.State, &e.ChallengeExpiresAt, &e.OptionsHash, &e.ChallengeDigest, &e.RPID,
 		&e.PasskeyID, &e.Error, &e.CreatedAt, &e.UpdatedAt)
 	e.ChallengeExpiresAt = e.ChallengeExpiresAt.UTC()
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
@@ -32,7 +32,7 @@ func (db *DB) CreateEnrollment(ctx context.Context, e *passkeyd.Enrollment, ev p
 		_, err := t.tx.Exec(ctx, `INSERT INTO enrollments (`+enrollmentColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			e.ID, e.UserID, e.DeviceID, string(e.State), ts(e.ChallengeExpiresAt), nullBytes(e.OptionsHash),
-			e.Challenge, e.RPID, e.PasskeyID, e.Error, e.CreatedAt, e.UpdatedAt)
+			e.ChallengeDigest, e.RPID, e.PasskeyID, e.Error, e.CreatedAt, e.UpdatedAt)
 		if err != nil {
 			return mapError(err, "could not create the enrollment", "", "the enrollment's user or device does not exist")
 		}
@@ -55,8 +55,8 @@ func (db *DB) Enrollment(ctx context.Context, id string) (*passkeyd.Enrollment, 
 func updateEnrollment(ctx context.Context, t *txn, e *passkeyd.Enrollment, expect passkeyd.EnrollmentState) error {
 	e.UpdatedAt = t.now
 	tag, err := t.tx.Exec(ctx, `UPDATE enrollments SET state = $1, challenge_expires_at = $2, options_hash = $3,
-		challenge = $4, rp_id = $5, passkey_id = $6, error = $7, updated_at = $8 WHERE id = $9 AND state = $10`,
-		string(e.State), ts(e.ChallengeExpiresAt), nullBytes(e.OptionsHash), e.Challenge, e.RPID,
+		challenge_digest = $4, rp_id = $5, passkey_id = $6, error = $7, updated_at = $8 WHERE id = $9 AND state = $10`,
+		string(e.State), ts(e.ChallengeExpiresAt), nullBytes(e.OptionsHash), e.ChallengeDigest, e.RPID,
 		e.PasskeyID, e.Error, e.UpdatedAt, e.ID, string(expect))
 	if err != nil {
 		return dbError(err, "could not save the enrollment")

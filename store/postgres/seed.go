@@ -161,7 +161,7 @@ func seedBatch(ctx context.Context, tx pgx.Tx, g *seedgen.Gen, from, to int) err
 		}
 		invs = append(invs, []any{r.InvID, r.UserID, r.CodeHash, ts(r.InvAt.Add(seedgen.InvitationTTL)), ts(r.DeviceAt), ts(r.InvAt)})
 		devs = append(devs, []any{r.DeviceID, r.UserID, r.DeviceName, r.Platform, r.Model, r.TokenHash, "active", ts(r.DeviceAt), ts(r.DeviceAt)})
-		enrs = append(enrs, []any{r.EnrollmentID, r.UserID, r.DeviceID, "completed", ts(r.EnrollAt.Add(seedgen.ChallengeTTL)), r.OptionsHash, r.Challenge,
+		enrs = append(enrs, []any{r.EnrollmentID, r.UserID, r.DeviceID, "completed", ts(r.EnrollAt.Add(seedgen.ChallengeTTL)), r.OptionsHash, r.ChallengeDigest,
 			seedgen.RPID, r.PasskeyID, ts(r.EnrollAt), ts(r.ActiveAt)})
 		pks = append(pks, []any{r.PasskeyID, r.UserID, r.DeviceID, r.EnrollmentID, r.MethodID, r.CredentialID, r.AAGUID, r.PasskeyName,
 			"notAttested", "deviceBound", "active", ts(r.RegisterAt), ts(r.ActiveAt)})
@@ -174,7 +174,7 @@ func seedBatch(ctx context.Context, tx pgx.Tx, g *seedgen.Gen, from, to int) err
 		{"users", []string{"id", "upn", "entra_object_id", "display_name", "created_at", "updated_at"}, users},
 		{"invitations", []string{"id", "user_id", "code_hash", "expires_at", "used_at", "created_at"}, invs},
 		{"devices", []string{"id", "user_id", "name", "platform", "model", "token_hash", "state", "created_at", "updated_at"}, devs},
-		{"enrollments", []string{"id", "user_id", "device_id", "state", "challenge_expires_at", "options_hash", "challenge", "rp_id",
+		{"enrollments", []string{"id", "user_id", "device_id", "state", "challenge_expires_at", "options_hash", "challenge_digest", "rp_id",
 			"passkey_id", "created_at", "updated_at"}, enrs},
 		{"passkeys", []string{"id", "user_id", "device_id", "enrollment_id", "graph_method_id", "credential_id", "aaguid", "display_name",
 			"attestation_level", "passkey_type", "state", "created_at", "updated_at"}, pks},

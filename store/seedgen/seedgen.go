@@ -67,7 +67,7 @@ type Row struct {
 	UserID, UPN, ObjectID, UserName                         string
 	InvID, DeviceID, EnrollmentID, PasskeyID                string
 	DeviceName, Platform, Model                             string
-	MethodID, CredentialID, AAGUID, PasskeyName, Challenge  string
+	MethodID, CredentialID, AAGUID, PasskeyName, ChallengeDigest string
 	CodeHash, TokenHash, OptionsHash                        []byte
 	UserAt, InvAt, DeviceAt, EnrollAt, RegisterAt, ActiveAt time.Time
 }
@@ -149,7 +149,7 @@ func (g *Gen) Row(k int) Row {
 	r.PasskeyName = "passkeyd " + r.DeviceName // the default display name template
 	tok, code, opts, ch := seedHash(seedToken, k), seedHash(seedCode, k), seedHash(seedOptions, k), seedHash(seedChallenge, k)
 	r.TokenHash, r.CodeHash, r.OptionsHash = tok[:], code[:], opts[:]
-	r.Challenge = base64.RawURLEncoding.EncodeToString(ch[:])
+	r.ChallengeDigest = base64.RawURLEncoding.EncodeToString(ch[:])
 	return r
 }
 

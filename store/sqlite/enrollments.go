@@ -6,13 +6,13 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
-const enrollmentColumns = `id, user_id, device_id, state, challenge_expires_at, options_hash, challenge, rp_id,
+const enrollmentColumns = `id, user_id, device_id, state, challenge_expires_at, options_hash, challenge_digest, rp_id,
 	passkey_id, error, created_at, updated_at`
 
 func scanEnrollment(r rowScanner) (passkeyd.Enrollment, error) {
 	var e passkeyd.Enrollment
 	var expires, created, updated string
-	err := r.Scan(&e.ID, &e.UserID, &e.DeviceID, &e.State, &expires, &e.OptionsHash, &e.Challenge, &e.RPID,
+	err := r.Scan(&e.ID, &e.UserID, &e.DeviceID, &e.State, &expires, &e.OptionsHash, &e.ChallengeDigest, &e.RPID,
 		&e.PasskeyID, &e.Error, &created, &updated)
 	if err == nil {
 		e.ChallengeExpiresAt, err = parseTime(expires)
@@ -40,7 +40,7 @@ func (db *DB) CreateEnrollment(ctx context.Context, e *passkeyd.Enrollment, ev p
 		_, err := t.tx.ExecContext(ctx, `INSERT INTO enrollments (`+enrollmentColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.UserID, e.DeviceID, string(e.State), fmtTime(e.ChallengeExpiresAt), nullBytes(e.OptionsHash),
-			e.Challenge, e.RPID, e.PasskeyID, e.Error, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt))
+			e.ChallengeDigest, e.RPID, e.PasskeyID, e.Error, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt))
 		if err != nil {
 			return mapError(err, "could not create the enrollment", "", "the enrollment's user or device does not exist")
 		}
@@ -63,8 +63,8 @@ func (db *DB) Enrollment(ctx context.Context, id string) (*passkeyd.Enrollment, 
 func updateEnrollment(ctx context.Context, t *txn, e *passkeyd.Enrollment, expect passkeyd.EnrollmentState) error {
 	e.UpdatedAt = t.now
 	res, err := t.tx.ExecContext(ctx, `UPDATE enrollments SET state = ?, challenge_expires_at = ?, options_hash = ?,
-		challenge = ?, rp_id = ?, passkey_id = ?, error = ?, updated_at = ? WHERE id = ? AND state = ?`,
-		string(e.State), fmtTime(e.ChallengeExpiresAt), nullBytes(e.OptionsHash), e.Challenge, e.RPID,
+		challenge_digest = ?, rp_id = ?, passkey_id = ?, error = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		string(e.State), fmtTime(e.ChallengeExpiresAt), nullBytes(e.OptionsHash), e.ChallengeDigest, e.RPID,
 		e.PasskeyID, e.Error, fmtTime(e.UpdatedAt), e.ID, string(expect))
 	if err != nil {
 		return dbError(err, "could not save the enrollment")

@@ -40,11 +40,11 @@ func TestLazyEnrollmentWriteRestoresFullSync(t *testing.T) {
 	}
 
 	en := &passkeyd.Enrollment{UserID: u.ID, DeviceID: d.ID, State: passkeyd.EnrollmentOptionsIssued,
-		ChallengeExpiresAt: now.Add(5 * time.Minute), Challenge: "chal", RPID: "login.microsoft.com"}
+		ChallengeExpiresAt: now.Add(5 * time.Minute), ChallengeDigest: "chal", RPID: "login.microsoft.com"}
 	if err := db.CreateEnrollment(ctx, en, ev("enrollment.created")); err != nil {
 		t.Fatalf("CreateEnrollment: %v", err)
 	}
-	if got, err := db.Enrollment(ctx, en.ID); err != nil || got.Challenge != "chal" {
+	if got, err := db.Enrollment(ctx, en.ID); err != nil || got.ChallengeDigest != "chal" {
 		t.Fatalf("Enrollment = %+v, %v", got, err)
 	}
 	if n := synchronous(t, db); n != 2 {

@@ -175,7 +175,7 @@ func (db *DB) seedBatch(ctx context.Context, g *seedgen.Gen, from, to int) (err 
 		tuple: "(?, ?, ?, ?, ?, ?)", per: 6}
 	devs := bulkInsert{table: "devices", cols: "id, user_id, name, platform, model, token_hash, state, created_at, updated_at",
 		tuple: "(?, ?, ?, ?, ?, ?, 'active', ?, ?)", per: 8}
-	enrs := bulkInsert{table: "enrollments", cols: "id, user_id, device_id, state, challenge_expires_at, options_hash, challenge, rp_id, passkey_id, created_at, updated_at",
+	enrs := bulkInsert{table: "enrollments", cols: "id, user_id, device_id, state, challenge_expires_at, options_hash, challenge_digest, rp_id, passkey_id, created_at, updated_at",
 		tuple: "(?, ?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?)", per: 10}
 	pks := bulkInsert{table: "passkeys", cols: "id, user_id, device_id, enrollment_id, graph_method_id, credential_id, aaguid, display_name, attestation_level, passkey_type, state, created_at, updated_at",
 		tuple: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)", per: 12}
@@ -186,7 +186,7 @@ func (db *DB) seedBatch(ctx context.Context, g *seedgen.Gen, from, to int) (err 
 		}
 		invs.add(r.InvID, r.UserID, r.CodeHash, fmtTime(r.InvAt.Add(seedgen.InvitationTTL)), fmtTime(r.DeviceAt), fmtTime(r.InvAt))
 		devs.add(r.DeviceID, r.UserID, r.DeviceName, r.Platform, r.Model, r.TokenHash, fmtTime(r.DeviceAt), fmtTime(r.DeviceAt))
-		enrs.add(r.EnrollmentID, r.UserID, r.DeviceID, fmtTime(r.EnrollAt.Add(seedgen.ChallengeTTL)), r.OptionsHash, r.Challenge,
+		enrs.add(r.EnrollmentID, r.UserID, r.DeviceID, fmtTime(r.EnrollAt.Add(seedgen.ChallengeTTL)), r.OptionsHash, r.ChallengeDigest,
 			seedgen.RPID, r.PasskeyID, fmtTime(r.EnrollAt), fmtTime(r.ActiveAt))
 		pks.add(r.PasskeyID, r.UserID, r.DeviceID, r.EnrollmentID, r.MethodID, r.CredentialID, r.AAGUID, r.PasskeyName,
 			"notAttested", "deviceBound", fmtTime(r.RegisterAt), fmtTime(r.ActiveAt))

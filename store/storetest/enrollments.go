@@ -19,7 +19,7 @@ func testEnrollment(t *testing.T, e *env) {
 	}
 	if got.UserID != u.ID || got.DeviceID != d.ID || got.State != passkeyd.EnrollmentOptionsIssued ||
 		!got.ChallengeExpiresAt.Equal(en.ChallengeExpiresAt) || !bytes.Equal(got.OptionsHash, en.OptionsHash) ||
-		got.Challenge != en.Challenge || got.RPID != en.RPID || got.PasskeyID != "" {
+		got.ChallengeDigest != en.ChallengeDigest || got.RPID != en.RPID || got.PasskeyID != "" {
 		t.Errorf("Enrollment = %+v, want %+v", got, en)
 	}
 	_, err = e.s.Enrollment(e.ctx, "nope")

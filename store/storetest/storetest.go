@@ -151,7 +151,7 @@ func (e *env) device(u *passkeyd.User) *passkeyd.Device {
 func (e *env) enrollment(d *passkeyd.Device) *passkeyd.Enrollment {
 	e.t.Helper()
 	en := &passkeyd.Enrollment{UserID: d.UserID, DeviceID: d.ID, State: passkeyd.EnrollmentOptionsIssued,
-		ChallengeExpiresAt: t0.Add(5 * time.Minute), OptionsHash: []byte{1, 2, 3}, Challenge: "chal", RPID: "login.microsoft.com"}
+		ChallengeExpiresAt: t0.Add(5 * time.Minute), OptionsHash: []byte{1, 2, 3}, ChallengeDigest: "chal", RPID: "login.microsoft.com"}
 	if err := e.s.CreateEnrollment(e.ctx, en, ev("enrollment.created", "device", d.ID)); err != nil {
 		e.t.Fatalf("CreateEnrollment: %v", err)
 	}
