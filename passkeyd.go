@@ -290,13 +290,13 @@ type Enrollment struct {
 	// OptionsHash is SHA-256 of the publicKey options given to the device;
 	// ChallengeDigest is ChallengeDigest of their challenge, kept to
 	// pre-check clientDataJSON (the challenge itself runs to kilobytes).
-	OptionsHash     []byte `json:"-"`
-	ChallengeDigest string `json:"-"`
-	RPID            string `json:"-"`
-	PasskeyID   string    `json:"passkey_id,omitempty"`
-	Error       string    `json:"error,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	OptionsHash     []byte    `json:"-"`
+	ChallengeDigest string    `json:"-"`
+	RPID            string    `json:"-"`
+	PasskeyID       string    `json:"passkey_id,omitempty"`
+	Error           string    `json:"error,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 // PasskeyState is the life of a passkey passkeyd registered in Entra.

@@ -63,13 +63,13 @@ var seedDevices = []struct{ name, platform, model string }{
 
 // Row is one passkey and what it needs.
 type Row struct {
-	NewUser                                                 bool // the passkey's user is created with it
-	UserID, UPN, ObjectID, UserName                         string
-	InvID, DeviceID, EnrollmentID, PasskeyID                string
-	DeviceName, Platform, Model                             string
+	NewUser                                                      bool // the passkey's user is created with it
+	UserID, UPN, ObjectID, UserName                              string
+	InvID, DeviceID, EnrollmentID, PasskeyID                     string
+	DeviceName, Platform, Model                                  string
 	MethodID, CredentialID, AAGUID, PasskeyName, ChallengeDigest string
-	CodeHash, TokenHash, OptionsHash                        []byte
-	UserAt, InvAt, DeviceAt, EnrollAt, RegisterAt, ActiveAt time.Time
+	CodeHash, TokenHash, OptionsHash                             []byte
+	UserAt, InvAt, DeviceAt, EnrollAt, RegisterAt, ActiveAt      time.Time
 }
 
 // Gen makes the rows of n passkeys enrolled up to now.
