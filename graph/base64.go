@@ -28,7 +28,7 @@ func DecodeBase64Tolerant(s string) ([]byte, error) {
 			return nil, errors.New("base64: character outside the base64 and base64url alphabets")
 		}
 	}
-	n := strings.NewReplacer("+", "-", "/", "_").Replace(s)
+	n := toURLAlphabet.Replace(s)
 	n = strings.TrimRight(n, "=")
 	stripped := len(s) - len(n) // the replacer keeps lengths
 	if stripped > 2 {
@@ -54,6 +54,36 @@ func DecodeBase64Tolerant(s string) ([]byte, error) {
 	}
 	return nil, errors.New("base64: not valid base64 or base64url")
 }
+
+var toURLAlphabet = strings.NewReplacer("+", "-", "/", "_")
+
+// isCanonicalBase64URL reports whether s is unpadded base64url that
+// decodes strictly, and so is already what EncodeBase64URL would make of
+// DecodeBase64Tolerant(s): a device's credential fields, which passkeyd
+// forwards to Graph, usually are, and need no decoding and re-encoding.
+func isCanonicalBase64URL(s string) bool {
+	if s == "" || len(s)%4 == 1 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	// The bits the last character carries beyond the last whole byte
+	// must be zero (Strict decoding refuses them otherwise).
+	last := strings.IndexByte(base64URLAlphabet, s[len(s)-1])
+	switch len(s) % 4 {
+	case 2:
+		return last&0x0f == 0
+	case 3:
+		return last&0x03 == 0
+	}
+	return true
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // paddingDigitFits reports whether a base64url string of length n, once
 // padded, would need exactly the number of '=' that digit announces.

@@ -92,3 +92,18 @@ func FuzzDecodeBase64Tolerant(f *testing.F) {
 		}
 	})
 }
+
+// A canonical string is recognised exactly when decoding and encoding it
+// gives it back, which is what buildCreateBody's shortcut relies on.
+func FuzzCanonicalBase64URL(f *testing.F) {
+	for _, s := range []string{"", "A", "AA", "AB", "AAA", "AAB", "AAAA", "Zm9vYmFy", "Zm9vYg", "Zm9vYh", "a+b/", "YQ==", "YQ1", "-_-_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := DecodeBase64Tolerant(s)
+		roundTrips := err == nil && EncodeBase64URL(b) == s
+		if got := isCanonicalBase64URL(s); got != roundTrips {
+			t.Fatalf("isCanonicalBase64URL(%q) = %v, but decode+encode gives %v", s, got, roundTrips)
+		}
+	})
+}

@@ -190,6 +190,9 @@ func buildCreateBody(req passkeyd.CreateMethodRequest) ([]byte, error) {
 			fe.Add(field, fmt.Sprintf("must be 1 to %d characters of base64url", maxBinaryField))
 			return ""
 		}
+		if isCanonicalBase64URL(v) {
+			return v
+		}
 		b, err := DecodeBase64Tolerant(v)
 		if err != nil {
 			fe.Add(field, "must be base64url")
