@@ -39,6 +39,9 @@ type writeReq struct {
 // batch), then appends the audit events and enqueues the jobs fn
 // collected. Any error rolls back all of fn's work and none of the
 // others'. The commit is on disk (fsync'd) when write returns nil.
+//
+// fn may run more than once (see commitBatch): each run starts from the
+// database as it was, and fn must not keep anything from an earlier run.
 func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error {
 	return db.submit(ctx, op, true, fn)
 }
@@ -166,24 +169,31 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		fail(dbError(err, "could not start a transaction"))
 		return
 	}
-	committed := 0
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = dbError(err, "could not start a transaction")
-			continue
-		}
-		// A write alone in its batch needs no savepoint: if it fails,
-		// the whole transaction is rolled back.
-		errs[i] = db.runWrite(tx, r, len(batch) > 1)
-		if errs[i] == nil {
-			committed++
-		} else if isFatal(errs[i]) {
-			// The transaction itself is gone (I/O error, full disk):
-			// nothing of the batch can commit.
-			tx.Rollback()
-			fail(errs[i])
+	// First without savepoints: writes rarely fail, and a savepoint per
+	// write costs two statements and a copy of every page the write
+	// touches. If one fails, the batch is rolled back and run again with
+	// a savepoint per write, so that the failure stays the write's own.
+	// (A write alone in its batch needs no savepoint at all: if it fails,
+	// the whole transaction is rolled back.)
+	committed, failed := db.runBatch(tx, batch, errs, false)
+	if failed != nil && len(batch) > 1 && !isFatal(failed) {
+		if err := tx.Rollback(); err != nil {
+			fail(dbError(err, "could not roll back"))
 			return
 		}
+		clear(errs)
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			fail(dbError(err, "could not start a transaction"))
+			return
+		}
+		committed, failed = db.runBatch(tx, batch, errs, true)
+	}
+	if failed != nil && isFatal(failed) {
+		// The transaction itself is gone (I/O error, full disk):
+		// nothing of the batch can commit.
+		tx.Rollback()
+		fail(failed)
+		return
 	}
 	if committed == 0 {
 		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
@@ -197,6 +207,28 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		return
 	}
 	answer()
+}
+
+// runBatch runs the batch's writes in tx and records each one's error.
+// Without savepoints it stops at the first write that fails and returns
+// that error, as the transaction now holds part of that write; with them
+// it stops only at a fatal error. committed counts the writes that
+// succeeded.
+func (db *DB) runBatch(tx *sql.Tx, batch []*writeReq, errs []error, savepoints bool) (committed int, failed error) {
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = dbError(err, "could not start a transaction")
+			continue
+		}
+		errs[i] = db.runWrite(tx, r, savepoints)
+		switch {
+		case errs[i] == nil:
+			committed++
+		case !savepoints || isFatal(errs[i]):
+			return committed, errs[i]
+		}
+	}
+	return committed, nil
 }
 
 // runWrite runs one write, inside SAVEPOINT w when others share the

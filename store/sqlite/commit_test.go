@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +193,58 @@ func TestLoneFailingWriteLeavesNothing(t *testing.T) {
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A batch in which no write fails runs each write once, without
+// savepoints; one that fails makes the others run again, each in its
+// savepoint, and each still commits exactly once.
+func TestBatchRunsWritesAgainOnlyAfterAFailure(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE t (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int, failing func(i int) bool) (runs []atomic.Int64) {
+		runs = make([]atomic.Int64, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				_ = db.write(ctx, "test", func(tx *txn) error {
+					runs[i].Add(1)
+					if _, err := tx.tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, len(runs)*1000+i); err != nil {
+						return err
+					}
+					if failing(i) {
+						return passkeyd.Errorf(passkeyd.EInvalid, "refused")
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		return runs
+	}
+	for i, r := range run(200, func(int) bool { return false }) {
+		if r.Load() != 1 {
+			t.Fatalf("write %d ran %d times in batches where nothing failed", i, r.Load())
+		}
+	}
+	again := 0
+	for _, r := range run(300, func(i int) bool { return i%50 == 0 }) {
+		if r.Load() > 1 {
+			again++
+		}
+	}
+	if again == 0 {
+		t.Error("no write ran again after a failure in its batch: the failures were never batched")
+	}
+	var rows int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE n >= 300000`).Scan(&rows); err != nil || rows != 300-6 {
+		t.Errorf("%d rows, %v; want %d (every write that did not fail, once)", rows, err, 300-6)
 	}
 }

@@ -168,6 +168,7 @@ func (db *DB) RemoveDevice(ctx context.Context, id string, now time.Time, ev pas
 	var dev passkeyd.Device
 	var moved []passkeyd.Passkey
 	err := db.write(ctx, op, func(t *txn) error {
+		moved = nil // a batch's writes may run twice (see commitBatch)
 		at := orNow(now, t.now)
 		res, err := t.tx.ExecContext(ctx, `UPDATE devices SET state = 'removed', removed_at = ?, updated_at = ?
 			WHERE id = ? AND state = 'active'`, fmtTime(at), fmtTime(at), id)

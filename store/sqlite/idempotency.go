@@ -22,6 +22,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []
 	const op = "sqlite.BeginIdempotent"
 	var rec *passkeyd.IdempotencyRecord
 	err := db.writeLazy(ctx, op, func(t *txn) error {
+		rec = nil // a batch's writes may run twice (see commitBatch)
 		if _, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, fmtTime(expiresBefore)); err != nil {
 			return dbError(err, "could not expire idempotency keys")
 		}
