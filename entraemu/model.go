@@ -102,7 +102,10 @@ type tenantState struct {
 	// a credential is new across the whole tenant, and a scan of every
 	// method made that cost grow with the tenant.
 	byCredential map[string]*Method
-	policy       passkeyd.Fido2Policy // validated and normalised; see policy.go
+	// byName indexes users by lower-cased object ID and UPN: every Graph
+	// call resolves its user, and a scan made that grow with the tenant.
+	byName map[string]*User
+	policy passkeyd.Fido2Policy // validated and normalised; see policy.go
 }
 
 func (t *tenantState) app(clientID string) *App {
@@ -116,12 +119,7 @@ func (t *tenantState) app(clientID string) *App {
 
 // user resolves an object ID or a UPN (case-insensitive, as Entra does).
 func (t *tenantState) user(idOrUPN string) *User {
-	for _, u := range t.users {
-		if strings.EqualFold(u.ID, idOrUPN) || strings.EqualFold(u.UPN, idOrUPN) {
-			return u
-		}
-	}
-	return nil
+	return t.byName[strings.ToLower(idOrUPN)]
 }
 
 // methodByCredentialID finds a credential in any user of the tenant.
@@ -171,7 +169,7 @@ func (e *Emulator) AddTenant(t Tenant) (Tenant, error) {
 	if e.tenant(t.ID) != nil || e.tenant(t.Domain) != nil {
 		return Tenant{}, fmt.Errorf("entraemu: add tenant %s: already exists", t.Domain)
 	}
-	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}, byCredential: map[string]*Method{}, policy: defaultFido2Policy()})
+	e.tenants = append(e.tenants, &tenantState{Tenant: t, methods: map[string][]*Method{}, byCredential: map[string]*Method{}, byName: map[string]*User{}, policy: defaultFido2Policy()})
 	return t, nil
 }
 
@@ -321,6 +319,8 @@ func (e *Emulator) AddUser(tenant string, u User) (User, error) {
 	}
 	stored := u
 	t.users = append(t.users, &stored)
+	t.byName[strings.ToLower(stored.ID)] = &stored
+	t.byName[strings.ToLower(stored.UPN)] = &stored
 	return stored, nil
 }
 
