@@ -49,10 +49,13 @@ func (m *Manager) Connector(ctx context.Context) (*passkeyd.Connector, error) {
 // connector is Connector without the certificate description: what the
 // Graph calls need, on the enrollment and revocation paths.
 func (m *Manager) connector(ctx context.Context) (*passkeyd.Connector, error) {
-	c, err := m.store.Connector(ctx)
-	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
-		return defaultConnector(), nil
-	}
+	c, err := m.settings.getConnector(ctx, func(ctx context.Context) (*passkeyd.Connector, error) {
+		c, err := m.store.Connector(ctx)
+		if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
+			return defaultConnector(), nil
+		}
+		return c, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +148,9 @@ func (m *Manager) UpdateConnector(ctx context.Context, u passkeyd.ConnectorUpdat
 	c.UpdatedAt = now
 	c.Certificate = nil // derived on read
 	ev := m.event(ctx, "connector.updated", "connector", c.ID, map[string]any{"changed": changed})
-	if err := m.store.PutConnector(ctx, &c, ev); err != nil {
+	err = m.store.PutConnector(ctx, &c, ev)
+	m.settings.forget() // also on error: the write may have happened
+	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()

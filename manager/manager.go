@@ -65,6 +65,11 @@ type Config struct {
 	// Metrics, when set, counts enrollment and revocation outcomes and the
 	// drift of the last full reconciliation (package metrics).
 	Metrics Observer
+	// SettingsCacheTTL is how long device requests are served from the
+	// connector and policies read last: a change made on another node,
+	// or by a CLI command against the database, applies within it. 0
+	// reads them on every request.
+	SettingsCacheTTL time.Duration
 	// ProviderAAGUIDs are the AAGUIDs of the passkey providers this
 	// deployment enrolls with; Test Connection checks the tenant's AAGUID
 	// restrictions against them.
@@ -118,6 +123,8 @@ type Manager struct {
 	graph      passkeyd.GraphClient
 	graphFrom  time.Time // UpdatedAt of the connector the cached client was built from
 	graphDebug bool      // its HTTP debug setting (it switches itself off)
+
+	settings settingsCache
 }
 
 var _ passkeyd.Service = (*Manager)(nil)
@@ -142,6 +149,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.metrics == nil {
 		m.metrics = noObserver{}
 	}
+	m.settings.ttl = cfg.SettingsCacheTTL
 	n := cfg.MaxConcurrentHashes
 	if n <= 0 {
 		n = DefaultMaxConcurrentHashes()
@@ -168,6 +176,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.settings.now = m.now
 	if m.invTTL == 0 {
 		m.invTTL = 24 * time.Hour
 	}

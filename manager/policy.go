@@ -40,7 +40,9 @@ func (m *Manager) UpdatePolicy(ctx context.Context, p passkeyd.Policy) (*passkey
 	if old != nil {
 		details["previous_entra_passkey"] = old.EntraPasskey
 	}
-	if err := m.store.PutPolicy(ctx, &p, m.event(ctx, "policy.updated", "policy", p.ID, details)); err != nil {
+	err = m.store.PutPolicy(ctx, &p, m.event(ctx, "policy.updated", "policy", p.ID, details))
+	m.settings.forget() // also on error: the write may have happened
+	if err != nil {
 		return nil, nil, err
 	}
 	var warnings []string
@@ -64,7 +66,7 @@ func (m *Manager) effectivePolicy(ctx context.Context, u *passkeyd.User) (*passk
 	if id == "" {
 		id = passkeyd.DefaultPolicyID
 	}
-	return m.store.Policy(ctx, id)
+	return m.settings.getPolicy(ctx, id, m.store.Policy)
 }
 
 // CreatePolicy adds a named policy with a generated ID.

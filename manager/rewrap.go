@@ -73,7 +73,9 @@ func (m *Manager) RewrapSecrets(ctx context.Context, progress func(what string))
 	if rep.Rewrapped > 0 {
 		c.Certificate = nil
 		ev := m.event(passkeyd.WithActor(ctx, passkeyd.SystemActor), "connector.secrets_rewrapped", "connector", c.ID, map[string]any{"rewrapped": rep.Rewrapped})
-		if err := m.store.PutConnector(ctx, c, ev); err != nil {
+		err := m.store.PutConnector(ctx, c, ev)
+		m.settings.forget()
+		if err != nil {
 			return nil, err
 		}
 		m.mu.Lock()

@@ -97,6 +97,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		ProviderAAGUIDs: []string{authenticator.DefaultAAGUID},
 		HTTPDebugPeriod: time.Duration(cfg.HTTPDebugMinutes) * time.Minute,
 		GraphWriteRate:  cfg.GraphWriteRate,
+		// Every device request reads the connector and its policy; a
+		// change on another node applies here within a second.
+		SettingsCacheTTL: manager.DefaultSettingsCacheTTL,
 	})
 	if err != nil {
 		return fail(err)
