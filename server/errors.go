@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	passkeyd "github.com/passkeyd/passkeyd"
@@ -63,11 +65,32 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p *api.Pro
 
 // writeJSON sends v with status.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	// Encoded first, so that the response carries its length: a client
+	// then reads it into one buffer of the right size, and HTTP/1.1 needs
+	// no chunking (an enrollment's options run to kilobytes).
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSONBuffer {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		s.writeError(w, r, passkeyd.WrapError(passkeyd.EInternal, err, "encoding the response failed"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		// The status is sent; all that is left is to say why the body
 		// is short (usually the client went away).
 		s.log.DebugContext(r.Context(), "writing response failed", "err", err)
 	}
 }
+
+// jsonBuffers recycles writeJSON's buffers; one larger than
+// maxPooledJSONBuffer (a big listing) is left to the GC.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSONBuffer = 64 << 10
