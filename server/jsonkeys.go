@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	passkeyd "github.com/passkeyd/passkeyd"
 )
@@ -52,12 +53,12 @@ type pathStep struct {
 // render names the path, as field names do: a.b[0].c.
 func render(steps []pathStep) string {
 	var sb strings.Builder
-	for i, st := range steps {
+	for _, st := range steps {
 		if st.index >= 0 {
 			fmt.Fprintf(&sb, "[%d]", st.index)
 			continue
 		}
-		if i > 0 {
+		if sb.Len() > 0 { // as the path "" of the body and a key "" make ""
 			sb.WriteByte('.')
 		}
 		sb.WriteString(safeFieldName(st.key))
@@ -159,7 +160,9 @@ func (k *keyScanner) object(depth int) error {
 			return err
 		}
 		key := string(raw[1 : len(raw)-1])
-		if escaped && json.Unmarshal(raw, &key) != nil {
+		// Escapes, and invalid UTF-8 (which the decoder reads as U+FFFD),
+		// are decoded as encoding/json does: the key it matches fields by.
+		if (escaped || !utf8.ValidString(key)) && json.Unmarshal(raw, &key) != nil {
 			return errStopWalk
 		}
 		first, dup := "", false
