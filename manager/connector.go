@@ -37,30 +37,40 @@ func defaultConnector() *passkeyd.Connector {
 }
 
 // Connector returns the connector settings, or the defaults before the
-// first save.
+// first save, as stored now (admins read and change them: never cached).
 func (m *Manager) Connector(ctx context.Context) (*passkeyd.Connector, error) {
-	c, err := m.connector(ctx)
+	c, err := m.withDebugExpiry(m.readConnector(ctx))
 	if err == nil && c.CertificateChainPEM != "" {
 		c.Certificate = certs.Describe([]byte(c.CertificateChainPEM), m.now())
 	}
 	return c, err
 }
 
-// connector is Connector without the certificate description: what the
-// Graph calls need, on the enrollment and revocation paths.
+// connector is Connector without the certificate description, as read at
+// most SettingsCacheTTL ago: what the Graph calls need, on the enrollment
+// and revocation paths, which read it for every request.
 func (m *Manager) connector(ctx context.Context) (*passkeyd.Connector, error) {
-	c, err := m.settings.getConnector(ctx, func(ctx context.Context) (*passkeyd.Connector, error) {
-		c, err := m.store.Connector(ctx)
-		if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
-			return defaultConnector(), nil
-		}
-		return c, err
-	})
+	return m.withDebugExpiry(m.settings.getConnector(ctx, m.readConnector))
+}
+
+// readConnector reads the stored connector, or the defaults before the
+// first save.
+func (m *Manager) readConnector(ctx context.Context) (*passkeyd.Connector, error) {
+	c, err := m.store.Connector(ctx)
+	if passkeyd.ErrorCodeOf(err) == passkeyd.ENotFound {
+		return defaultConnector(), nil
+	}
+	return c, err
+}
+
+// withDebugExpiry turns HTTP debug off in c once its period is over (it
+// switches itself off).
+func (m *Manager) withDebugExpiry(c *passkeyd.Connector, err error) (*passkeyd.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
 	if c.HTTPDebug && c.HTTPDebugUntil != nil && !m.now().Before(*c.HTTPDebugUntil) {
-		c.HTTPDebug = false // switched itself off
+		c.HTTPDebug = false
 	}
 	return c, nil
 }

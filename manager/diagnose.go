@@ -41,7 +41,7 @@ func (m *Manager) TestConnection(ctx context.Context, opts passkeyd.TestOptions)
 	m.checkCredentialExpiry(r, c)
 	var g passkeyd.GraphClient
 	if !r.failed {
-		if g, _, err = m.graphClient(ctx); err != nil {
+		if g, _, err = m.clientFor(c); err != nil { // the settings just read, not the cached ones
 			r.fail("token", "", passkeyd.ErrorMessage(err))
 		}
 	}

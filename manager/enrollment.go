@@ -94,6 +94,11 @@ func (m *Manager) FinishEnrollment(ctx context.Context, deviceID, enrollmentID s
 	}
 	switch e.State {
 	case passkeyd.EnrollmentOptionsIssued:
+		if e.ChallengeDigest == "" {
+			// Issued by a node not yet upgraded (it kept the challenge
+			// itself; see migration 0004): nothing to check against.
+			return nil, passkeyd.Errorf(passkeyd.EGone, "these options were issued by an earlier version of passkeyd: request new options")
+		}
 	case passkeyd.EnrollmentCompleted:
 		return nil, passkeyd.Errorf(passkeyd.EConflict, "this enrollment is already completed")
 	case passkeyd.EnrollmentRegistering:

@@ -121,6 +121,28 @@ func TestFinishEnrollmentExpired(t *testing.T) {
 	}
 }
 
+// Options issued by a node of the version before challenge digests (a
+// rolling upgrade) hold no digest: completing them asks for new options
+// and calls nothing in Entra.
+func TestFinishEnrollmentIssuedBeforeDigests(t *testing.T) {
+	v := newTestManager(t)
+	v.connect(t)
+	v.setPolicy(t, passkeyd.PolicyRequired)
+	d := v.newDevice(t)
+	eo, cred := v.begin(t, d)
+	if _, err := v.db.SQL().Exec(`UPDATE enrollments SET challenge_digest = '' WHERE id = ?`, eo.EnrollmentID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.m.FinishEnrollment(deviceCtx(d), d.ID, eo.EnrollmentID, cred)
+	wantCode(t, err, passkeyd.EGone)
+	if !strings.Contains(passkeyd.ErrorMessage(err), "request new options") {
+		t.Errorf("message %q; want it to ask for new options", passkeyd.ErrorMessage(err))
+	}
+	if n := v.emu.Stats().GraphCalls[entraemu.OpCreate]; n != 0 {
+		t.Errorf("%d create calls, want 0", n)
+	}
+}
+
 func TestFinishEnrollmentPrecheck(t *testing.T) {
 	v := newTestManager(t)
 	v.connect(t)

@@ -16,7 +16,9 @@ const DefaultSettingsCacheTTL = time.Second
 // request reads and which change a few times a year, for ttl. A change
 // made through this node drops them at once; one made on another node
 // (PostgreSQL) or by a CLI command against the database applies here
-// within ttl. Reads of both were two of a request's five queries.
+// within ttl. Reads of both were two of a request's five queries. Admin
+// reads and changes go to the store. Callers get shallow copies: they must
+// not write into the slices and pointers they share with the cache.
 type settingsCache struct {
 	ttl time.Duration
 	now func() time.Time

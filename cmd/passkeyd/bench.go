@@ -74,7 +74,7 @@ See docs/benchmarks.md for the method and the targets.`,
 	f.IntVar(&o.providers, "providers", 50, "concurrent software providers (one user and device each)")
 	f.IntVar(&o.perUser, "passkeys-per-user", 5, "passkeys a user holds before its provider moves on to a new user and device (0: one user per provider for the whole run, whose excludeCredentials list then grows with every enrollment)")
 	f.IntVar(&o.enrollments, "enrollments", 1000, "enrollments per phase (direct, then through passkeyd)")
-	f.IntVar(&o.rounds, "rounds", 3, "times the direct and mediated phases run, one after the other; the ratio reported is the median round's")
+	f.IntVar(&o.rounds, "rounds", 3, "times the direct and mediated phases run, one after the other; the ratio reported is the median round's (the lower middle one of an even number)")
 	f.IntVar(&o.wipe, "wipe", 2000, "passkeys to seed and then revoke by AAGUID (0 skips the wipe)")
 	f.StringVar(&o.quota, "quota", "3000/150s", "the write quota per app+tenant, LIMIT/WINDOW (Graph: 3000/150s)")
 	f.Float64Var(&o.quotaScale, "quota-scale", 0.02, "multiply the quota's limit and window by this: same rate, smaller burst (0.02: 60 writes per 3 s)")
@@ -344,7 +344,7 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	slices.SortFunc(byRatio, func(a, b round) int {
 		return cmp.Compare(ratio(a.mediated.PerSecond, a.direct.PerSecond), ratio(b.mediated.PerSecond, b.direct.PerSecond))
 	})
-	median := byRatio[len(byRatio)/2]
+	median := byRatio[(len(byRatio)-1)/2] // of an even number, the lower middle
 	sr.Direct, sr.Mediated = median.direct, median.mediated
 	sr.ThroughputRatio = ratio(median.mediated.PerSecond, median.direct.PerSecond)
 	sr.AddedP50MS = sr.Mediated.Latency.P50MS - sr.Direct.Latency.P50MS

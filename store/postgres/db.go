@@ -142,7 +142,7 @@ func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error
 // server costs nothing but a retry or a sweep: an enrollment's issued
 // options (the device starts again) and a registration's outcome (the
 // intent stays, and manager.SweepRegistrations settles the passkey), and
-// idempotency records (see idempotency.go). It commits with
+// an Idempotency-Key's claim (see idempotency.go). It commits with
 // synchronous_commit off: atomic and consistent, but the commit does not
 // wait for its WAL flush. The intent
 // and outcome around Graph's create stay durable.

@@ -11,10 +11,11 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
-// Idempotency records are written lazily (see writeLazy): a claim or an
-// outcome lost in a crash of the database server is one the request's own
-// durable writes, later in the same WAL, did not reach either, so a retry
-// finds the state as if the request had never run.
+// A claim is written lazily (see writeLazy): one lost in a crash of the
+// database server is one the request's own durable writes, later in the
+// same WAL, did not reach either, so a retry finds the state as if the
+// request had never run. The outcome comes after those writes and is
+// durable (see sqlite's idempotency.go).
 
 // BeginIdempotent claims (scope, key); see passkeyd.Store. Two nodes
 // claiming the same key race on the primary key: the loser reads the
@@ -60,24 +61,19 @@ func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []
 
 // FinishIdempotent stores the response of a claimed key.
 func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error {
-	return db.writeLazy(ctx, "postgres.FinishIdempotent", func(t *txn) error {
-		_, err := t.tx.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, body_sealed = $2
-			WHERE scope = $3 AND key = $4 AND NOT done`, status, sealedBody, scope, key)
-		return dbErrorOrNil(err, "could not store the idempotent response")
-	})
+	_, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, body_sealed = $2
+		WHERE scope = $3 AND key = $4 AND NOT done`, status, sealedBody, scope, key)
+	if err != nil {
+		return opError("postgres.FinishIdempotent", dbError(err, "could not store the idempotent response"))
+	}
+	return nil
 }
 
 // AbandonIdempotent releases a claimed, unfinished key.
 func (db *DB) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	return db.writeLazy(ctx, "postgres.AbandonIdempotent", func(t *txn) error {
-		_, err := t.tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND NOT done`, scope, key)
-		return dbErrorOrNil(err, "could not release the idempotency key")
-	})
-}
-
-func dbErrorOrNil(err error, msg string) error {
-	if err == nil {
-		return nil
+	_, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND NOT done`, scope, key)
+	if err != nil {
+		return opError("postgres.AbandonIdempotent", dbError(err, "could not release the idempotency key"))
 	}
-	return dbError(err, msg)
+	return nil
 }

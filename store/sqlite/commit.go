@@ -50,7 +50,7 @@ func (db *DB) write(ctx context.Context, op string, fn func(t *txn) error) error
 // but a retry or a sweep: an enrollment's issued options (the device
 // starts again) and a registration's outcome (the intent stays, and
 // manager.SweepRegistrations settles the passkey by listing Entra), and
-// idempotency records (see idempotency.go). Committed alone it uses synchronous NORMAL: atomic and consistent, safe
+// an Idempotency-Key's claim (see idempotency.go). Committed alone it uses synchronous NORMAL: atomic and consistent, safe
 // from a process crash, and made durable by the next durable commit (the
 // WAL is one sequential file), but not fsync'd itself. In a batch with a
 // durable write it is simply durable too.
@@ -175,18 +175,30 @@ func (db *DB) commitBatch(batch []*writeReq) {
 	// a savepoint per write, so that the failure stays the write's own.
 	// (A write alone in its batch needs no savepoint at all: if it fails,
 	// the whole transaction is rolled back.)
-	committed, failed := db.runBatch(tx, batch, errs, false)
+	// A write whose caller gave up while it waited in the queue is not
+	// started; one that started runs to its end, in the second run too.
+	skip := make([]bool, len(batch))
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			skip[i], errs[i] = true, dbError(err, "could not start a transaction")
+		}
+	}
+	committed, failed := db.runBatch(tx, batch, errs, skip, false)
 	if failed != nil && len(batch) > 1 && !isFatal(failed) {
 		if err := tx.Rollback(); err != nil {
 			fail(dbError(err, "could not roll back"))
 			return
 		}
-		clear(errs)
+		for i := range errs {
+			if !skip[i] {
+				errs[i] = nil
+			}
+		}
 		if tx, err = conn.BeginTx(ctx, nil); err != nil {
 			fail(dbError(err, "could not start a transaction"))
 			return
 		}
-		committed, failed = db.runBatch(tx, batch, errs, true)
+		committed, failed = db.runBatch(tx, batch, errs, skip, true)
 	}
 	if failed != nil && isFatal(failed) {
 		// The transaction itself is gone (I/O error, full disk):
@@ -212,12 +224,12 @@ func (db *DB) commitBatch(batch []*writeReq) {
 // runBatch runs the batch's writes in tx and records each one's error.
 // Without savepoints it stops at the first write that fails and returns
 // that error, as the transaction now holds part of that write; with them
-// it stops only at a fatal error. committed counts the writes that
+// it stops only at a fatal error. Writes marked in skip are not run.
+// committed counts the writes that
 // succeeded.
-func (db *DB) runBatch(tx *sql.Tx, batch []*writeReq, errs []error, savepoints bool) (committed int, failed error) {
+func (db *DB) runBatch(tx *sql.Tx, batch []*writeReq, errs []error, skip []bool, savepoints bool) (committed int, failed error) {
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = dbError(err, "could not start a transaction")
+		if skip[i] {
 			continue
 		}
 		errs[i] = db.runWrite(tx, r, savepoints)
@@ -258,7 +270,7 @@ func (db *DB) runWrite(tx *sql.Tx, r *writeReq, savepoint bool) (err error) {
 			err = fatal(dbError(rerr, "could not commit"))
 		}
 	}()
-	t := &txn{tx: tx, now: db.now().UTC().Truncate(time.Microsecond)}
+	t := &txn{tx: uncancelable{tx}, now: db.now().UTC().Truncate(time.Microsecond)}
 	if err := r.fn(t); err != nil {
 		return err
 	}

@@ -229,14 +229,16 @@ func TestBatchRunsWritesAgainOnlyAfterAFailure(t *testing.T) {
 		wg.Wait()
 		return runs
 	}
-	for i, r := range run(200, func(int) bool { return false }) {
-		if r.Load() != 1 {
-			t.Fatalf("write %d ran %d times in batches where nothing failed", i, r.Load())
+	runs := run(200, func(int) bool { return false })
+	for i := range runs {
+		if n := runs[i].Load(); n != 1 {
+			t.Fatalf("write %d ran %d times in batches where nothing failed", i, n)
 		}
 	}
 	again := 0
-	for _, r := range run(300, func(i int) bool { return i%50 == 0 }) {
-		if r.Load() > 1 {
+	runs = run(300, func(i int) bool { return i%50 == 0 })
+	for i := range runs {
+		if runs[i].Load() > 1 {
 			again++
 		}
 	}
@@ -246,5 +248,49 @@ func TestBatchRunsWritesAgainOnlyAfterAFailure(t *testing.T) {
 	var rows int
 	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE n >= 300000`).Scan(&rows); err != nil || rows != 300-6 {
 		t.Errorf("%d rows, %v; want %d (every write that did not fail, once)", rows, err, 300-6)
+	}
+}
+
+// A caller whose context ends while its write runs (a client hanging up)
+// fails nothing: neither its own write, which runs to its end once
+// queued, nor the others of its batch. (The driver interrupts a statement
+// whose context ends, and SQLite then rolls back the whole transaction.)
+func TestCancelledCallerFailsNoWrite(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.db.ExecContext(context.Background(), `CREATE TABLE t (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			errs[i] = db.write(ctx, "test", func(tx *txn) error {
+				if i%10 == 5 {
+					cancel() // the client hangs up mid-write
+				}
+				_, err := tx.tx.ExecContext(ctx, `INSERT INTO t (n) VALUES (?)`, i)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	if db.largestBatch.Load() < 2 {
+		t.Fatalf("the largest batch held %d write(s): no cancellation shared a batch", db.largestBatch.Load())
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	var rows int
+	if err := db.db.QueryRowContext(context.Background(), `SELECT count(*) FROM t`).Scan(&rows); err != nil || rows != n {
+		t.Errorf("%d rows, %v; want %d", rows, err, n)
 	}
 }

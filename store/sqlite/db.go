@@ -186,11 +186,29 @@ func (db *DB) Close() error {
 // txn is the state of one write transaction: its clock reading, the
 // audit events and jobs to add before commit.
 type txn struct {
-	tx   *sql.Tx
+	tx   uncancelable
 	now  time.Time
 	evs  []passkeyd.AuditEvent
 	jobs []passkeyd.Job
 }
 
 func (t *txn) audit(evs ...passkeyd.AuditEvent) { t.evs = append(t.evs, evs...) }
-func (t *txn) enqueue(jobs ...passkeyd.Job)     { t.jobs = append(t.jobs, jobs...) }
+
+// uncancelable runs a write's statements whatever its caller's context
+// does. The driver interrupts a statement whose context ends, and SQLite
+// then rolls back the whole transaction: one client hanging up would fail
+// every write of its group-commit batch. A queued write runs to its end.
+type uncancelable struct{ tx *sql.Tx }
+
+func (u uncancelable) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancelable) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (u uncancelable) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+}
+func (t *txn) enqueue(jobs ...passkeyd.Job) { t.jobs = append(t.jobs, jobs...) }

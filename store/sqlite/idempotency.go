@@ -10,12 +10,13 @@ import (
 	passkeyd "github.com/passkeyd/passkeyd"
 )
 
-// Idempotency records are written lazily (see writeLazy): a claim or an
-// outcome lost in a power cut is one the request's own durable writes,
-// later in the same log, did not reach either, so a retry finds the state
-// as if the request had never run. The claim and the outcome then ride in
-// the enrollment's group-commit batches instead of costing a commit (and
-// an fsync) each.
+// A claim is written lazily (see writeLazy): one lost in a power cut is
+// one the request's own durable writes, later in the same log, did not
+// reach either, so a retry finds the state as if the request had never
+// run. The outcome comes after those writes and is durable: lost, it
+// would leave the key claimed and the request's effects in place, and a
+// retry would be told "still being processed" until the key expires.
+// Both ride in the group-commit batches rather than costing a commit each.
 
 // BeginIdempotent claims (scope, key); see passkeyd.Store.
 func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []byte, now, expiresBefore time.Time) (*passkeyd.IdempotencyRecord, error) {
@@ -54,7 +55,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, scope, key string, reqHash []
 
 // FinishIdempotent stores the response of a claimed key.
 func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status int, sealedBody []byte) error {
-	return db.writeLazy(ctx, "sqlite.FinishIdempotent", func(t *txn) error {
+	return db.write(ctx, "sqlite.FinishIdempotent", func(t *txn) error {
 		_, err := t.tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status = ?, body_sealed = ?
 			WHERE scope = ? AND key = ? AND done = 0`, status, sealedBody, scope, key)
 		return dbErrorOrNil(err, "could not store the idempotent response")
@@ -63,7 +64,7 @@ func (db *DB) FinishIdempotent(ctx context.Context, scope, key string, status in
 
 // AbandonIdempotent releases a claimed, unfinished key.
 func (db *DB) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	return db.writeLazy(ctx, "sqlite.AbandonIdempotent", func(t *txn) error {
+	return db.write(ctx, "sqlite.AbandonIdempotent", func(t *txn) error {
 		_, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND done = 0`, scope, key)
 		return dbErrorOrNil(err, "could not release the idempotency key")
 	})
