@@ -392,7 +392,7 @@ func (r *benchRun) run(ctx context.Context) (*bench.StoreReport, error) {
 	if sr.Memory, err = bench.ReadMemory(); err != nil {
 		return nil, err
 	}
-	if sr.DBSizeBytes, err = r.dbSize(ctx); err != nil {
+	if sr.DBSizeBytes, err = databaseSize(ctx, r.app.cfg.sqlitePath(), r.dbURL); err != nil {
 		return nil, err
 	}
 	return sr, nil
@@ -777,11 +777,11 @@ func (r *benchRun) listLatency(ctx context.Context) (bench.Latency, error) {
 	return rec.Summary(), nil
 }
 
-// dbSize is the SQLite files' size (database, WAL, shared memory) or
-// PostgreSQL's pg_database_size.
-func (r *benchRun) dbSize(ctx context.Context) (int64, error) {
-	if r.dbURL != "" {
-		conn, err := pgx.Connect(ctx, r.dbURL)
+// databaseSize is the SQLite files' size (database, WAL, shared memory)
+// at sqlitePath, or PostgreSQL's pg_database_size when dbURL is set.
+func databaseSize(ctx context.Context, sqlitePath, dbURL string) (int64, error) {
+	if dbURL != "" {
+		conn, err := pgx.Connect(ctx, dbURL)
 		if err != nil {
 			return 0, fmt.Errorf("database size: %w", err)
 		}
@@ -793,8 +793,7 @@ func (r *benchRun) dbSize(ctx context.Context) (int64, error) {
 		return n, nil
 	}
 	var n int64
-	p := r.app.cfg.sqlitePath()
-	for _, f := range []string{p, p + "-wal", p + "-shm"} {
+	for _, f := range []string{sqlitePath, sqlitePath + "-wal", sqlitePath + "-shm"} {
 		st, err := os.Stat(f)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -210,7 +210,7 @@ func (p *scalePhase) runOne(ctx context.Context, dbURL string, n int, bar *syncB
 	}
 	sr.MemoryAfterReconcile = &afterReconcile
 
-	if sr.DBSizeBytes, err = scaleDBSize(ctx, dataDir, dbURL); err != nil {
+	if sr.DBSizeBytes, err = databaseSize(ctx, filepath.Join(dataDir, "passkeyd.db"), dbURL); err != nil {
 		return nil, err
 	}
 	if err := srv.stop(); err != nil {
@@ -320,35 +320,6 @@ func createScaleDatabase(ctx context.Context, dbURL string, n int) (string, func
 		_ = run(ctx, `DROP DATABASE IF EXISTS `+ident+` WITH (FORCE)`)
 	}
 	return scaleURL, drop, nil
-}
-
-// scaleDBSize is the SQLite files' size or pg_database_size.
-func scaleDBSize(ctx context.Context, dataDir, dbURL string) (int64, error) {
-	if dbURL != "" {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			return 0, fmt.Errorf("database size: %w", err)
-		}
-		defer conn.Close(ctx)
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
-			return 0, fmt.Errorf("database size: %w", err)
-		}
-		return n, nil
-	}
-	var n int64
-	p := filepath.Join(dataDir, "passkeyd.db")
-	for _, f := range []string{p, p + "-wal", p + "-shm"} {
-		st, err := os.Stat(f)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		n += st.Size()
-	}
-	return n, nil
 }
 
 // scaleServer is a `passkeyd serve` child process.
